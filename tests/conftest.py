@@ -1,0 +1,59 @@
+"""Shared test setup: an isolated AIRFLOW_HOME and helpers built on the sandbox fixtures.
+
+The sandbox fixtures themselves (``thredfi_sandbox``, ``thredfi_sandbox_factory``,
+``thredfi_conn_id``) come from the package's pytest plugin, the same ones users get.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+
+import pytest
+
+_HOME = tempfile.mkdtemp(prefix="thredfi-airflow-home-")
+os.environ.setdefault("AIRFLOW_HOME", _HOME)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+
+from thredfi_provider.client import ClientSettings, ThredfiClient  # ruff: ignore[module-import-not-at-top-of-file]
+from thredfi_provider.sandbox.server import SandboxServer  # ruff: ignore[module-import-not-at-top-of-file]
+
+
+def make_client(sandbox: SandboxServer, **overrides: object) -> ThredfiClient:
+    options: dict[str, object] = {"backoff_initial": 0.01, "backoff_max": 0.05, "max_retries": 8}
+    options.update(overrides)
+    clock = options.pop("clock", None)
+    sleep = options.pop("sleep", None)
+    extra: dict[str, object] = {}
+    if clock is not None:
+        extra["clock"] = clock
+    if sleep is not None:
+        extra["sleep"] = sleep
+    options.setdefault("api_key", sandbox.api_key)
+    settings = ClientSettings(sandbox.base_url, sandbox.partner_id, **options)  # type: ignore[arg-type]
+    return ThredfiClient(settings, **extra)  # type: ignore[arg-type]
+
+
+def onboard(client: ThredfiClient, external_id: str = "biz-1", **fields: object) -> str:
+    payload = {
+        "external_id": external_id,
+        "legal_name": f"{external_id} Ltd",
+        "entity_type": "limited",
+        "email": f"{external_id}@example.com",
+        "country": "GB",
+        "base_currency": "GBP",
+    }
+    payload.update(fields)
+    return str(client.create_business(payload).record["id"])
+
+
+@pytest.fixture
+def client(thredfi_sandbox: SandboxServer) -> ThredfiClient:
+    return make_client(thredfi_sandbox)
+
+
+@pytest.fixture
+def client_factory() -> Callable[..., ThredfiClient]:
+    return make_client

@@ -1,0 +1,201 @@
+"""The client against the real sandbox over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.conftest import make_client, onboard
+from thredfi_provider.client import (
+    ThredfiAuthError,
+    ThredfiPermissionError,
+    ThredfiValidationError,
+    resolve_base_url,
+)
+from thredfi_provider.client.settings import InsecureURLError
+
+
+def test_thousand_calls_to_one_business_make_two_token_requests(thredfi_sandbox, client):
+    business_id = onboard(client)
+    for _ in range(1000):
+        client.request(
+            "GET", f"businesses/{business_id}/customers/", business_id=business_id, params={"page_size": 1}
+        )
+    assert thredfi_sandbox.counter("partner_token") == 1
+    assert thredfi_sandbox.counter("business_token") == 1
+    assert client.stats.token_requests == 2
+
+
+def test_each_business_gets_its_own_token(thredfi_sandbox, client):
+    a, b = onboard(client, "a"), onboard(client, "b")
+    client.create_customer(a, {"external_id": "c", "company_name": "A's customer"})
+    client.create_customer(b, {"external_id": "c", "company_name": "B's customer"})
+    assert thredfi_sandbox.counter("business_token") == 2
+    assert [c["company_name"] for c in client.list_records(a, "customers")] == ["A's customer"]
+    assert [c["company_name"] for c in client.list_records(b, "customers")] == ["B's customer"]
+    # A's token is refused on B's URLs by the server: the scoping is real, not a client convention.
+    token_a = client.business_token(a)
+    import requests
+
+    response = requests.get(
+        f"{thredfi_sandbox.base_url}/v1/platform/businesses/{b}/customers/",
+        headers={"Authorization": f"Bearer {token_a}"},
+        timeout=5,
+    )
+    assert response.status_code == 403
+
+
+def test_token_is_refreshed_before_expiry_without_a_401(thredfi_sandbox):
+    now = [1000.0]
+    client = make_client(thredfi_sandbox, clock=lambda: now[0])
+    business_id = onboard(client)
+    list(client.list_records(business_id, "customers"))
+    assert thredfi_sandbox.counter("business_token") == 1
+    now[0] += 3600 - 200  # inside the 300 s refresh margin of a 3600 s token
+    list(client.list_records(business_id, "customers"))
+    assert thredfi_sandbox.counter("business_token") == 2
+    assert client.stats.reauthentications == 0
+
+
+def test_token_rejected_with_401_is_refreshed_once(thredfi_sandbox, client):
+    business_id = onboard(client)
+    list(client.list_records(business_id, "customers"))
+    thredfi_sandbox.expire_tokens()
+    assert list(client.list_records(business_id, "customers")) == []
+    assert client.stats.reauthentications >= 1
+    assert thredfi_sandbox.counter("partner_token") == 2
+
+
+def test_wrong_credentials_fail_without_retrying(thredfi_sandbox):
+    client = make_client(thredfi_sandbox, api_key="wrong-key-123456")
+    with pytest.raises(ThredfiAuthError):
+        list(client.list_businesses())
+    assert thredfi_sandbox.counter("partner_token") == 1
+
+
+def test_503_is_retried_until_success(thredfi_sandbox, client):
+    business_id = onboard(client)
+    thredfi_sandbox.set_faults(error_rate=0.5, seed=7, retry_after=0.01)
+    for i in range(20):
+        client.create_customer(business_id, {"external_id": f"c{i}", "company_name": f"C{i}"})
+    thredfi_sandbox.set_faults()
+    assert thredfi_sandbox.counter("fault_error") > 0
+    assert client.stats.retries >= thredfi_sandbox.counter("fault_error")
+    assert len(thredfi_sandbox.records("customers", business_id)) == 20
+
+
+def test_429_honours_retry_after(thredfi_sandbox):
+    slept: list[float] = []
+    client = make_client(thredfi_sandbox, sleep=slept.append)
+    business_id = onboard(client)
+    thredfi_sandbox.set_faults(rate_limit_rate=0.6, retry_after=7.0, seed=3)
+    customers = list(client.list_records(business_id, "customers"))
+    thredfi_sandbox.set_faults()
+    assert customers == []
+    assert thredfi_sandbox.counter("fault_rate_limit") > 0
+    assert slept, "the client should have waited"
+    assert all(s >= 7.0 for s in slept)
+
+
+def test_400_is_not_retried_and_names_the_field(thredfi_sandbox, client):
+    business_id = onboard(client)
+    list(client.list_records(business_id, "customers"))  # mint the business token first
+    before = thredfi_sandbox.counter("requests")
+    with pytest.raises(ThredfiValidationError) as info:
+        client.create_customer(
+            business_id, {"external_id": "c1", "company_name": "X", "email": "not-an-email"}
+        )
+    assert thredfi_sandbox.counter("requests") - before == 1
+    assert info.value.status == 400
+    assert "email" in info.value.details
+    assert "email" in str(info.value)
+
+
+def test_403_is_not_retried(thredfi_sandbox, client):
+    business_id = onboard(client)
+    before = thredfi_sandbox.counter("requests")
+    with pytest.raises(ThredfiPermissionError):
+        client.request("GET", f"businesses/{business_id}/customers/")  # partner token on a business route
+    assert thredfi_sandbox.counter("requests") - before == 1
+
+
+@pytest.mark.parametrize("style", ["next", "page_info", "both"])
+def test_pagination_reads_every_page_in_both_published_shapes(thredfi_sandbox_factory, style):
+    sandbox = thredfi_sandbox_factory(pagination=style)
+    client = make_client(sandbox, page_size=10)
+    business_id = onboard(client)
+    for i in range(25):
+        client.create_customer(business_id, {"external_id": f"c{i:02d}", "company_name": f"C{i}"})
+    before = sandbox.counter("requests")
+    names = [c["external_id"] for c in client.list_records(business_id, "customers")]
+    assert names == [f"c{i:02d}" for i in range(25)]
+    assert sandbox.counter("requests") - before == 3
+
+
+def test_pagination_is_lazy(thredfi_sandbox):
+    client = make_client(thredfi_sandbox, page_size=5)
+    business_id = onboard(client)
+    for i in range(20):
+        client.create_customer(business_id, {"external_id": f"c{i}", "company_name": f"C{i}"})
+    before = thredfi_sandbox.counter("requests")
+    first = next(iter(client.list_records(business_id, "customers")))
+    assert first["external_id"] == "c0"
+    assert thredfi_sandbox.counter("requests") - before == 1
+
+
+def test_partner_token_falls_back_to_json_body(thredfi_sandbox_factory):
+    sandbox = thredfi_sandbox_factory(partner_token_body="json")
+    client = make_client(sandbox)
+    assert list(client.list_businesses()) == []
+    assert sandbox.counter("partner_token") == 2  # form refused, JSON accepted
+    client.stats.token_requests = 0
+    client._tokens.clear()
+    list(client.list_businesses())
+    assert client.stats.token_requests == 1  # the working style is remembered
+
+
+def test_create_is_idempotent_on_external_id(client):
+    first = client.create_business(
+        {"external_id": "x", "legal_name": "X", "entity_type": "limited", "email": "x@example.com"}
+    )
+    again = client.create_business(
+        {"external_id": "x", "legal_name": "X", "entity_type": "limited", "email": "x@example.com"}
+    )
+    assert first.created
+    assert not again.created
+    assert first.record["id"] == again.record["id"]
+
+
+def test_secrets_never_reach_logs_or_exceptions(thredfi_sandbox, caplog):
+    caplog.set_level(logging.DEBUG)
+    client = make_client(thredfi_sandbox)
+    business_id = onboard(client)
+    thredfi_sandbox.set_faults(error_rate=0.3, seed=11, retry_after=0.01)
+    for i in range(10):
+        client.create_customer(business_id, {"external_id": f"c{i}", "company_name": "C"})
+    thredfi_sandbox.set_faults()
+    errors = []
+    for bad in ({"company_name": "C", "email": "bad"}, {"external_id": "z"}):
+        with pytest.raises(ThredfiValidationError) as info:
+            client.create_customer(business_id, bad)
+        errors.append(str(info.value) + repr(info.value))
+    wrong = make_client(thredfi_sandbox, api_key="another-wrong-key-1234")
+    with pytest.raises(ThredfiAuthError) as info:
+        list(wrong.list_businesses())
+    errors.append(str(info.value) + repr(info.value))
+    secrets = client.secrets | {"another-wrong-key-1234"}
+    assert len(secrets) >= 3  # api key, partner token, business token
+    text = caplog.text + "\n".join(errors) + repr(client.settings)
+    for secret in secrets:
+        assert secret not in text
+
+
+def test_plain_http_is_refused_unless_loopback_or_allowed():
+    with pytest.raises(InsecureURLError):
+        resolve_base_url("http://thredfi.example.com")
+    assert resolve_base_url("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
+    assert resolve_base_url("http://[::1]:8765") == "http://[::1]:8765"
+    assert resolve_base_url("http://proxy.internal", allow_insecure_http=True) == "http://proxy.internal"
+    assert resolve_base_url("production") == "https://backend.thredfi.com"
+    assert resolve_base_url("https://sandbox.thredfi.com/v1/platform/") == "https://sandbox.thredfi.com"

@@ -1,0 +1,479 @@
+"""The Airflow-free Thredfi client: one session, one token cache, one retry policy.
+
+Everything that talks HTTP to Thredfi goes through :meth:`ThredfiClient.request`, so auth,
+retries, error mapping and redaction exist exactly once; the hook, the operators and the
+trigger are thin front doors onto it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_random_exponential
+
+from thredfi_provider.client.errors import (
+    ThredfiConnectionError,
+    ThredfiError,
+    ThredfiTransientError,
+    ThredfiValidationError,
+    error_from_response,
+)
+from thredfi_provider.client.settings import ClientSettings
+from thredfi_provider.client.tokens import PARTNER_KEY, TokenCache, TokenGrant
+from thredfi_provider.version import __version__
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/v1/platform"
+USER_AGENT = f"airflow-provider-thredfi/{__version__} python-requests/{requests.__version__}"
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    """A create call's outcome: the record and whether this call made it (201) or found it (200)."""
+
+    record: dict[str, Any]
+    created: bool
+
+
+@dataclass
+class ClientStats:
+    """Counters for token economy and retries, read by tests and benchmarks."""
+
+    requests: int = 0
+    token_requests: int = 0
+    retries: int = 0
+    reauthentications: int = 0
+
+
+class ThredfiClient:
+    """Thread-safe client for the Thredfi Partner API.
+
+    One instance is meant to be shared by every thread of a task (and every trigger of a
+    triggerer process for the same connection): they share the connection pool and the
+    token cache, which is what keeps token requests at two for a whole sync.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        on_secret: Callable[[str], None] | None = None,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self._on_secret = on_secret or (lambda _secret: None)
+        self._secrets: set[str] = {settings.api_key}
+        self._secrets_lock = threading.Lock()
+        self._on_secret(settings.api_key)
+        self._session = session or self._make_session()
+        self._tokens = TokenCache(self._fetch_token, max_margin=settings.token_refresh_margin, clock=clock)
+        self._partner_body = "form"
+        self.stats = ClientStats()
+        self._stats_lock = threading.Lock()
+        self._origin = _origin(settings.base_url)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _make_session(self) -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.settings.pool_size, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.headers["User-Agent"] = USER_AGENT
+        session.headers["Accept"] = "application/json"
+        session.verify = self.settings.verify
+        return session
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> ThredfiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        with self._secrets_lock:
+            return frozenset(self._secrets)
+
+    def _remember_secret(self, value: str) -> None:
+        with self._secrets_lock:
+            self._secrets.add(value)
+        self._on_secret(value)
+
+    def _count(self, name: str) -> None:
+        with self._stats_lock:
+            setattr(self.stats, name, getattr(self.stats, name) + 1)
+
+    def _url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        path = (
+            path_or_url if path_or_url.startswith(API_PREFIX) else API_PREFIX + "/" + path_or_url.lstrip("/")
+        )
+        if not path.endswith("/"):
+            path += "/"
+        return self.settings.base_url + path
+
+    # ------------------------------------------------------------------ tokens
+
+    def _fetch_token(self, key: str) -> TokenGrant:
+        body = self._partner_token_request() if key == PARTNER_KEY else self._business_token_request(key)
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise ThredfiError("token response has no access_token", path=API_PREFIX + "/oauth2/token/")
+        self._remember_secret(token)
+        expires_in = body.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else 3600.0
+        return TokenGrant(token, lifetime)
+
+    def _partner_token_request(self) -> dict[str, Any]:
+        """Basic auth plus ``grant_type``: form first, the OpenAPI's JSON form if form is refused."""
+        auth = (self.settings.partner_id, self.settings.api_key)
+        path = API_PREFIX + "/oauth2/token/"
+        attempts = ["form", "json"] if self._partner_body == "form" else ["json", "form"]
+        last: ThredfiError | None = None
+        for style in attempts:
+            kwargs: dict[str, Any]
+            if style == "form":
+                kwargs = {"data": {"grant_type": "client_credentials"}}
+            else:
+                kwargs = {"json": {"grant_type": "client_credentials", "client_id": self.settings.partner_id}}
+            response = self._send("POST", self._url(path), auth=auth, **kwargs)
+            self._count("token_requests")
+            if response.ok:
+                self._partner_body = style
+                return dict(_json(response))
+            last = error_from_response(response, path=path).redact(self.secrets)
+            if response.status_code not in (400, 415, 422):
+                break
+        assert last is not None
+        raise last
+
+    def _business_token_request(self, business_id: str) -> dict[str, Any]:
+        path = f"{API_PREFIX}/{business_id}/oauth2/token/"
+        for attempt in range(2):
+            partner_token = self._tokens.get(PARTNER_KEY)
+            response = self._send("POST", self._url(path), headers=_bearer(partner_token))
+            self._count("token_requests")
+            if response.status_code == 401 and attempt == 0:
+                self._tokens.invalidate(PARTNER_KEY, partner_token)
+                self._count("reauthentications")
+                continue
+            if not response.ok:
+                raise error_from_response(response, path=path).redact(self.secrets)
+            return dict(_json(response))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def business_token(self, business_id: str) -> str:
+        """The cached business-scoped token (minting it if needed); for callers that embed a widget."""
+        return self._tokens.get(business_id)
+
+    # ------------------------------------------------------------------ requests
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        self._count("requests")
+        try:
+            return self._session.request(method, url, timeout=self.settings.timeout, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise ThredfiConnectionError(
+                f"{type(exc).__name__} talking to Thredfi", method=method, path=urlsplit(url).path
+            ) from None
+
+    def _retrying(self) -> Retrying:
+        backoff = wait_random_exponential(
+            multiplier=self.settings.backoff_initial, max=self.settings.backoff_max
+        )
+
+        def wait(retry_state: Any) -> float:
+            exc = retry_state.outcome.exception() if retry_state.outcome else None
+            retry_after = getattr(exc, "retry_after", None)
+            if isinstance(retry_after, int | float):
+                # Honour the server, with a little jitter so parallel workers do not return in lockstep.
+                return float(retry_after) + random.uniform(0, self.settings.backoff_initial)
+            return float(backoff(retry_state))
+
+        def before_sleep(retry_state: Any) -> None:
+            self._count("retries")
+            exc = retry_state.outcome.exception() if retry_state.outcome else None
+            log.warning(
+                "Thredfi call failed (attempt %d), retrying in %.2fs: %s",
+                retry_state.attempt_number,
+                retry_state.next_action.sleep if retry_state.next_action else 0.0,
+                exc,
+            )
+
+        return Retrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, ThredfiTransientError)),
+            stop=stop_after_attempt(self.settings.max_retries + 1)
+            | stop_after_delay(self.settings.max_retry_seconds),
+            wait=wait,
+            before_sleep=before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        business_id: str | None = None,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send one API call with the right token, retrying transient faults; raise typed errors.
+
+        ``business_id`` selects the business-scoped token; without it the partner token is used.
+        Retrying a POST is safe because every create carries an ``external_id`` or an
+        ``Idempotency-Key`` (see the operators); the 200 "already exists" reply is success.
+        """
+        url = self._url(path)
+        key = business_id or PARTNER_KEY
+        request_path = urlsplit(url).path
+
+        def attempt() -> requests.Response:
+            token = self._tokens.get(key)
+            response = self._send(
+                method, url, json=json, params=params, headers={**(headers or {}), **_bearer(token)}
+            )
+            if response.status_code == 401:
+                # Expired or revoked: mint a fresh token once, then trust the answer.
+                self._tokens.invalidate(key, token)
+                self._count("reauthentications")
+                token = self._tokens.get(key)
+                response = self._send(
+                    method, url, json=json, params=params, headers={**(headers or {}), **_bearer(token)}
+                )
+            if not response.ok:
+                raise error_from_response(response, path=request_path).redact(self.secrets)
+            return response
+
+        response: requests.Response = self._retrying()(attempt)
+        return response
+
+    def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return _json(self.request(method, path, **kwargs))
+
+    # ------------------------------------------------------------------ pagination
+
+    def iter_pages(
+        self,
+        path: str,
+        *,
+        business_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield one page of results at a time, fetching the next only when asked.
+
+        Works with both published envelopes: ``count/next/previous/results`` (pagination
+        guide) and ``count/page_info/results`` (API reference). A ``next`` URL is followed
+        only when it points at the configured host, so a token is never sent elsewhere.
+        """
+        size = min(page_size or self.settings.page_size, self.settings.page_size)
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        page = int(query.pop("page", 1))
+        query["page_size"] = size
+        target: str = path
+        next_params: dict[str, Any] | None = {**query, "page": page}
+        while True:
+            body = self.request_json("GET", target, business_id=business_id, params=next_params)
+            if isinstance(body, list):
+                yield body
+                return
+            results = body.get("results") or []
+            yield results
+            if not results:
+                return
+            next_url = body.get("next")
+            page_info = body.get("page_info") if isinstance(body.get("page_info"), dict) else None
+            if isinstance(next_url, str) and next_url:
+                absolute = urljoin(self.settings.base_url + "/", next_url)
+                if _origin(absolute) == self._origin:
+                    target, next_params = absolute, None
+                    page += 1
+                    continue
+                log.warning("Ignoring a pagination 'next' link to another host; paging by number instead")
+            elif "next" in body and page_info is None:
+                return  # explicit null: last page
+            if page_info is not None and page_info.get("total_pages") is not None:
+                current = int(page_info.get("current_page") or page)
+                if current >= int(page_info["total_pages"]):
+                    return
+                page = current + 1
+            else:
+                count = body.get("count")
+                if isinstance(count, int) and page * size >= count:
+                    return
+                if len(results) < size:
+                    return
+                page += 1
+            target, next_params = path, {**query, "page": page}
+
+    def paginate(self, path: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Lazily yield every record of a list endpoint."""
+        for page in self.iter_pages(path, **kwargs):
+            yield from page
+
+    # ------------------------------------------------------------------ helpers for resources
+
+    def _create(
+        self,
+        path: str,
+        payload: Mapping[str, Any],
+        *,
+        business_id: str | None = None,
+        idempotency_key: str | None = None,
+        unwrap: str | None = None,
+    ) -> CreateResult:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        response = self.request("POST", path, business_id=business_id, json=dict(payload), headers=headers)
+        body = _json(response)
+        if unwrap and isinstance(body, dict) and isinstance(body.get(unwrap), dict):
+            body = body[unwrap]
+        created = response.status_code == 201
+        meta = body.get("_meta") if isinstance(body, dict) else None
+        if isinstance(meta, dict) and isinstance(meta.get("created"), bool):
+            created = meta["created"]
+        return CreateResult(record=body, created=created)
+
+    def find_by_external_id(
+        self, path: str, external_id: str, *, business_id: str | None = None
+    ) -> dict[str, Any] | None:
+        """Find a record by ``external_id``: ask the server to filter, and check client-side too,
+        because not every list endpoint documents the filter."""
+        for record in self.paginate(path, business_id=business_id, params={"external_id": external_id}):
+            if record.get("external_id") == external_id:
+                return record
+        return None
+
+    # ------------------------------------------------------------------ businesses
+
+    def list_businesses(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self.paginate("businesses/", params=filters)
+
+    def create_business(self, payload: Mapping[str, Any]) -> CreateResult:
+        return self._create("businesses/", payload)
+
+    def get_business(self, business_id: str) -> dict[str, Any]:
+        return dict(self.request_json("GET", f"businesses/{business_id}/"))
+
+    def update_business(self, business_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(self.request_json("PATCH", f"businesses/{business_id}/", json=dict(payload)))
+
+    # ------------------------------------------------------------------ business-scoped resources
+
+    def create(
+        self,
+        business_id: str,
+        resource: str,
+        payload: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> CreateResult:
+        """Create any business resource (``customers``, ``invoices``, ``bills/payments`` ...)."""
+        unwrap = "payment" if resource == "invoices/payments" else None
+        return self._create(
+            f"businesses/{business_id}/{resource}/",
+            payload,
+            business_id=business_id,
+            idempotency_key=idempotency_key,
+            unwrap=unwrap,
+        )
+
+    def get(self, business_id: str, resource: str, resource_id: str) -> dict[str, Any]:
+        body = self.request_json(
+            "GET", f"businesses/{business_id}/{resource}/{resource_id}/", business_id=business_id
+        )
+        if resource == "invoices/payments" and isinstance(body.get("payment"), dict):
+            body = body["payment"]
+        return dict(body)
+
+    def list_records(self, business_id: str, resource: str, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self.paginate(f"businesses/{business_id}/{resource}/", business_id=business_id, params=filters)
+
+    def create_customer(self, business_id: str, payload: Mapping[str, Any]) -> CreateResult:
+        return self.create(business_id, "customers", payload)
+
+    def create_vendor(self, business_id: str, payload: Mapping[str, Any]) -> CreateResult:
+        return self.create(business_id, "vendors", payload)
+
+    def create_invoice(self, business_id: str, payload: Mapping[str, Any]) -> CreateResult:
+        return self.create(business_id, "invoices", payload)
+
+    def void_invoice(self, business_id: str, invoice_id: str) -> dict[str, Any]:
+        path = f"businesses/{business_id}/invoices/{invoice_id}/void/"
+        return dict(self.request_json("POST", path, business_id=business_id, json={}))
+
+    def record_payment(
+        self, business_id: str, payload: Mapping[str, Any], idempotency_key: str
+    ) -> CreateResult:
+        return self.create(business_id, "invoices/payments", payload, idempotency_key=idempotency_key)
+
+    def create_bill(self, business_id: str, payload: Mapping[str, Any]) -> CreateResult:
+        return self.create(business_id, "bills", payload)
+
+    def record_bill_payment(
+        self, business_id: str, payload: Mapping[str, Any], idempotency_key: str
+    ) -> CreateResult:
+        return self.create(business_id, "bills/payments", payload, idempotency_key=idempotency_key)
+
+    def list_accounts(self, business_id: str, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self.list_records(business_id, "general-ledger/chart-of-accounts", **filters)
+
+    def list_journal_entries(self, business_id: str, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self.list_records(business_id, "general-ledger/journal-entries", **filters)
+
+    def get_journal_entry(self, business_id: str, entry_id: str) -> dict[str, Any]:
+        return self.get(business_id, "general-ledger/journal-entries", entry_id)
+
+    def report(self, business_id: str, name: str, **params: Any) -> dict[str, Any]:
+        """``profit-and-loss``, ``balance-sheet`` or ``cash-flow``; tolerates the array-wrapped examples."""
+        body = self.request_json(
+            "GET", f"businesses/{business_id}/reports/{name}/", business_id=business_id, params=params
+        )
+        if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
+            body = body[0]
+        if not isinstance(body, dict):
+            raise ThredfiValidationError(f"unexpected {name} report shape")
+        return body
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
+
+
+def _json(response: requests.Response) -> Any:
+    if not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        raise ThredfiError(
+            "Thredfi answered with a body that is not JSON",
+            status=response.status_code,
+            path=urlsplit(response.url).path,
+        ) from None

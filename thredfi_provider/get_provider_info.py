@@ -1,0 +1,79 @@
+"""Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from thredfi_provider.version import __version__
+
+INTEGRATION = "Thredfi"
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port"],
+    "relabeling": {"login": "Partner UUID", "password": "API key", "host": "Environment or base URL"},
+    "placeholders": {
+        "login": "00000000-0000-0000-0000-000000000000",
+        "password": "Thredfi partner API key",
+        "host": "sandbox | development | staging | production | https://...",
+    },
+}
+
+CONN_FIELDS: dict[str, Any] = {
+    "timeout": {
+        "label": "Timeout (s)",
+        "description": "Per-request timeout in seconds.",
+        "schema": {"type": ["number", "null"], "minimum": 1, "default": 30},
+    },
+    "max_retries": {
+        "label": "Max retries",
+        "description": "Retries for connection errors, 429 and 5xx (exponential backoff with jitter).",
+        "schema": {"type": ["integer", "null"], "minimum": 0, "maximum": 20, "default": 5},
+    },
+    "max_retry_seconds": {
+        "label": "Retry budget (s)",
+        "description": "Total time one call may spend retrying.",
+        "schema": {"type": ["number", "null"], "minimum": 0, "default": 120},
+    },
+    "page_size": {
+        "label": "Page size",
+        "description": "Records per list page (Thredfi allows at most 100).",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 100, "default": 100},
+    },
+    "verify": {
+        "label": "Verify TLS",
+        "description": "Verify TLS certificates (or a CA bundle path in the extra JSON).",
+        "schema": {"type": ["boolean", "null"], "default": True},
+    },
+    "allow_insecure_http": {
+        "label": "Allow plain http",
+        "description": "Permit http:// to a non-loopback host. Never needed for Thredfi itself.",
+        "schema": {"type": ["boolean", "null"], "default": False},
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-thredfi",
+        "name": "Thredfi",
+        "description": "Sync businesses, customers, invoices, payments and bills to the "
+        "`Thredfi <https://thredfi.com>`__ accounting API and export its general ledger.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION,
+                "external-doc-url": "https://docs.thredfi.com/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": INTEGRATION, "python-modules": ["thredfi_provider.hooks.thredfi"]}],
+        "connection-types": [
+            {
+                "connection-type": "thredfi",
+                "hook-class-name": "thredfi_provider.hooks.thredfi.ThredfiHook",
+                "hook-name": "Thredfi",
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": CONN_FIELDS,
+            }
+        ],
+    }

@@ -1,0 +1,84 @@
+"""Sandbox settings, including opt-in fault injection.
+
+Every knob can come from code (tests, fixtures), CLI flags or ``THREDFI_SANDBOX_*`` env vars,
+so a user's own DAG tests can reproduce a fault run by exporting the same seed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+DEFAULT_PARTNER_ID = "5a9d2c1e-0f4b-4c83-9b61-7d2e1a3c4b5f"
+DEFAULT_API_KEY = "sandbox-api-key"
+
+PaginationStyle = Literal["both", "next", "page_info"]
+PartnerTokenBody = Literal["any", "form", "json"]
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Probabilities are per request, drawn from one seeded RNG in arrival order."""
+
+    error_rate: float = 0.0  # answer 500/502/503 without running the handler
+    rate_limit_rate: float = 0.0  # answer 429 with Retry-After
+    retry_after: float = 1.0
+    reset_rate: float = 0.0  # abort the TCP connection before the handler runs
+    drop_after_commit_rate: float = 0.0  # run the handler (commit), then abort instead of answering
+    slow_rate: float = 0.0
+    slow_seconds: float = 0.5
+    latency_seconds: float = 0.0  # added to every request
+    requests_per_minute: int = 0  # 0 = unlimited; beyond it, 429 with Retry-After to the window end
+    seed: int = 0
+    include_token_endpoints: bool = True
+
+    @property
+    def active(self) -> bool:
+        return any(
+            (
+                self.error_rate,
+                self.rate_limit_rate,
+                self.reset_rate,
+                self.drop_after_commit_rate,
+                self.slow_rate,
+                self.latency_seconds,
+                self.requests_per_minute,
+            )
+        )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> FaultConfig:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"THREDFI_SANDBOX_{f.name.upper()}")
+            if raw is None:
+                continue
+            values[f.name] = _coerce(raw, f.type)
+        return cls(**values)
+
+    def merged(self, **changes: Any) -> FaultConfig:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    partners: dict[str, str] = field(default_factory=lambda: {DEFAULT_PARTNER_ID: DEFAULT_API_KEY})
+    token_lifetime: int = 3600
+    signing_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    pagination: PaginationStyle = "both"
+    partner_token_body: PartnerTokenBody = "any"  # noqa: S105 - a body style, not a secret
+    activation_delay: float = 0.0
+    db_path: str | None = None
+    faults: FaultConfig = field(default_factory=FaultConfig)
+
+
+def _coerce(raw: str, type_name: Any) -> Any:
+    name = str(type_name)
+    if "bool" in name:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if "int" in name:
+        return int(raw)
+    return float(raw)

@@ -1,0 +1,281 @@
+"""Double-entry bookkeeping for the sandbox: a default chart, balanced postings, reports.
+
+Every invoice, payment, bill and bill payment posts one balanced journal entry, so the
+ledger an export reads back reconciles with what was sent, and reports derive from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from thredfi_provider.sandbox.errors import ApiError
+from thredfi_provider.sandbox.state import SandboxState, new_id, now_iso
+from thredfi_provider.sandbox.store import Record
+
+# code, name, account_type, account_subtype
+DEFAULT_CHART: tuple[tuple[str, str, str, str], ...] = (
+    ("1000", "Bank", "asset", "current_assets"),
+    ("1100", "Accounts Receivable", "asset", "current_assets"),
+    ("1300", "Vendor Prepayments", "asset", "current_assets"),
+    ("1500", "Equipment", "asset", "non_current_assets"),
+    ("2000", "Accounts Payable", "liability", "current_liabilities"),
+    ("2300", "Customer Prepayments", "liability", "current_liabilities"),
+    ("3000", "Share Capital", "equity", "share_capital"),
+    ("3200", "Retained Earnings", "equity", "retained_earnings"),
+    ("4000", "Sales", "revenue", "revenue"),
+    ("4100", "Services Revenue", "revenue", "revenue"),
+    ("4900", "Other Operating Income", "revenue", "other_operating_income"),
+    ("5000", "Cost of Sales", "expense", "direct_costs"),
+    ("6000", "Operating Expenses", "expense", "operating_expenses"),
+    ("6100", "Software Subscriptions", "expense", "operating_expenses"),
+    ("6200", "Rent", "expense", "operating_expenses"),
+    ("7000", "Bank Fees", "expense", "finance_costs"),
+)
+AR, AP, BANK, CUSTOMER_PREPAY, VENDOR_PREPAY = "1100", "2000", "1000", "2300", "1300"
+DEBIT_NORMAL = {"asset", "expense"}
+
+
+def seed_chart(state: SandboxState, business: Record) -> None:
+    accounts = [
+        {
+            "id": new_id(),
+            "business_id": business["id"],
+            "code": code,
+            "name": name,
+            "currency": business["base_currency"],
+            "account_type": kind,
+            "account_type_display": kind.title(),
+            "account_subtype": subtype,
+            "account_subtype_display": subtype.replace("_", " ").title(),
+            "parent_account_code": None,
+            "has_children": False,
+            "hierarchy_level": 0,
+            "is_active": True,
+        }
+        for code, name, kind, subtype in DEFAULT_CHART
+    ]
+    state.store.put_many("accounts", accounts)
+
+
+def account(state: SandboxState, business_id: str, code: str) -> Record | None:
+    for acc in state.store.all("accounts", business_id):
+        if acc["code"] == code:
+            return acc
+    return None
+
+
+def require_account(state: SandboxState, business_id: str, code: str, field: str, kinds: set[str]) -> Record:
+    acc = account(state, business_id, code)
+    if acc is None or acc["account_type"] not in kinds:
+        expected = " or ".join(sorted(kinds))
+        raise ApiError(
+            400,
+            "validation_error",
+            "Validation errors in request data",
+            {field: [f"Account code {code!r} is not a known {expected} account."]},
+        )
+    return acc
+
+
+def post(
+    state: SandboxState,
+    business: Record,
+    *,
+    entry_date: str,
+    description: str,
+    source_type: str,
+    source_reference: str,
+    lines: Iterable[tuple[str, int, int, str]],
+) -> Record:
+    """Post one balanced entry; ``lines`` are (account_code, debit, credit, description)."""
+    rendered = []
+    for number, (code, debit, credit, text) in enumerate(lines, start=1):
+        if debit == 0 and credit == 0:
+            continue
+        acc = account(state, business["id"], code)
+        assert acc is not None, code
+        rendered.append(
+            {
+                "id": new_id(),
+                "line_number": number,
+                "account_code": code,
+                "account_name": acc["name"],
+                "account_type": acc["account_type"],
+                "debit_amount": debit,
+                "credit_amount": credit,
+                "description": text,
+                "external_reference": source_reference,
+            }
+        )
+    total_debit = sum(line["debit_amount"] for line in rendered)
+    total_credit = sum(line["credit_amount"] for line in rendered)
+    if total_debit != total_credit:  # pragma: no cover - a sandbox bug, never user input
+        raise AssertionError(f"unbalanced entry {total_debit} != {total_credit}")
+    sequence = len(state.store.all("journal_entries", business["id"])) + 1
+    year, month = int(entry_date[:4]), int(entry_date[5:7])
+    now = now_iso()
+    entry = {
+        "id": new_id(),
+        "business_id": business["id"],
+        "sequence_number": sequence,
+        "entry_date": entry_date,
+        "reference": f"JE-{sequence:06d}",
+        "description": description,
+        "currency": business["base_currency"],
+        "total_debit": total_debit,
+        "total_credit": total_credit,
+        "is_balanced": True,
+        "created_by": "system",
+        "status": "approved",
+        "is_posted": True,
+        "posted_at": now,
+        "bank_transaction_id": None,
+        "source_type": source_type,
+        "source_reference": source_reference,
+        "created_at": now,
+        "accounting_period": {
+            "id": f"{business['id']}-{year}-{month:02d}",
+            "year": year,
+            "month": month,
+            "period_name": f"{year}-{month:02d}",
+            "status": "open",
+        },
+        "lines": rendered,
+    }
+    return state.store.put("journal_entries", entry)
+
+
+def balances(
+    state: SandboxState, business_id: str, *, start: str | None = None, end: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Debit and credit totals per account code over entries dated in [start, end]."""
+    totals: dict[str, dict[str, int]] = {}
+    for entry in state.store.all("journal_entries", business_id):
+        date = entry["entry_date"]
+        if (start and date < start) or (end and date > end):
+            continue
+        for line in entry["lines"]:
+            t = totals.setdefault(line["account_code"], {"debit": 0, "credit": 0})
+            t["debit"] += line["debit_amount"]
+            t["credit"] += line["credit_amount"]
+    return totals
+
+
+def signed_balance(account_type: str, totals: dict[str, int]) -> int:
+    if account_type in DEBIT_NORMAL:
+        return totals["debit"] - totals["credit"]
+    return totals["credit"] - totals["debit"]
+
+
+def _sections(
+    state: SandboxState, business_id: str, totals: dict[str, dict[str, int]], subtypes: Iterable[str]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    accounts = state.store.all("accounts", business_id)
+    for subtype in subtypes:
+        items = []
+        for acc in accounts:
+            if acc["account_subtype"] != subtype or acc["code"] not in totals:
+                continue
+            items.append(
+                {
+                    "account_id": acc["id"],
+                    "account_code": acc["code"],
+                    "account_name": acc["name"],
+                    "value_cents": signed_balance(acc["account_type"], totals[acc["code"]]),
+                }
+            )
+        out[subtype] = {
+            "display_name": subtype.replace("_", " ").title(),
+            "total_cents": sum(i["value_cents"] for i in items),
+            "line_items": items,
+        }
+    return out
+
+
+def profit_and_loss(
+    state: SandboxState, business: Record, start: str, end: str, detail: str
+) -> dict[str, Any]:
+    totals = balances(state, business["id"], start=start, end=end)
+    sections = _sections(
+        state,
+        business["id"],
+        totals,
+        (
+            "revenue",
+            "other_operating_income",
+            "direct_costs",
+            "operating_expenses",
+            "finance_income",
+            "finance_costs",
+        ),
+    )
+    revenue = sections["revenue"]["total_cents"]
+    other = sections["other_operating_income"]["total_cents"]
+    gross = revenue - sections["direct_costs"]["total_cents"]
+    operating = gross + other - sections["operating_expenses"]["total_cents"]
+    before_tax = (
+        operating + sections["finance_income"]["total_cents"] - sections["finance_costs"]["total_cents"]
+    )
+    return {
+        "business_id": business["id"],
+        "start_date": start,
+        "end_date": end,
+        "currency": business["base_currency"],
+        "detail_level": detail,
+        "summary": {
+            "net_revenue_cents": revenue,
+            "total_operating_income_cents": revenue + other,
+            "gross_profit_cents": gross,
+            "total_operating_expenses_cents": sections["operating_expenses"]["total_cents"],
+            "operating_profit_cents": operating,
+            "profit_before_tax_cents": before_tax,
+            "net_profit_cents": before_tax,
+        },
+        **sections,
+    }
+
+
+def balance_sheet(state: SandboxState, business: Record, as_of: str, detail: str) -> dict[str, Any]:
+    totals = balances(state, business["id"], end=as_of)
+    sections = _sections(
+        state,
+        business["id"],
+        totals,
+        (
+            "current_assets",
+            "non_current_assets",
+            "current_liabilities",
+            "non_current_liabilities",
+            "share_capital",
+            "retained_earnings",
+        ),
+    )
+    profit = profit_and_loss(state, business, "0001-01-01", as_of, "summary")["summary"]["net_profit_cents"]
+    current_assets = sections["current_assets"]["total_cents"]
+    non_current_assets = sections["non_current_assets"]["total_cents"]
+    current_liabilities = sections["current_liabilities"]["total_cents"]
+    non_current_liabilities = sections["non_current_liabilities"]["total_cents"]
+    equity = sections["share_capital"]["total_cents"] + sections["retained_earnings"]["total_cents"] + profit
+    return {
+        "business_id": business["id"],
+        "as_of_date": as_of,
+        "currency": business["base_currency"],
+        "detail_level": detail,
+        "summary": {
+            "total_assets_cents": current_assets + non_current_assets,
+            "total_non_current_assets_cents": non_current_assets,
+            "total_current_assets_cents": current_assets,
+            "total_liabilities_cents": current_liabilities + non_current_liabilities,
+            "total_current_liabilities_cents": current_liabilities,
+            "total_non_current_liabilities_cents": non_current_liabilities,
+            "total_equity_cents": equity,
+            "net_assets_cents": current_assets
+            + non_current_assets
+            - current_liabilities
+            - non_current_liabilities,
+            "current_year_earnings_cents": profit,
+        },
+        **sections,
+    }

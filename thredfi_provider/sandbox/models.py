@@ -1,0 +1,268 @@
+"""Request bodies the sandbox accepts, published in its OpenAPI schema.
+
+Where the published pages disagree (CONTRACT.md §10) both spellings are accepted:
+``currency``/``base_currency``, ``unit_price``/``unit_price_cents``,
+``total_amount_cents``/``amount_cents``. Money is strict integer cents: a float or a
+string is a validation error, as it should be for an accounting ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+
+MAX_CENTS = 100_000_000_000  # one billion in major units: anything above is a unit mistake
+CURRENCIES = ("GBP", "EUR", "USD", "SEK", "NOK", "DKK", "ISK", "MYR", "SGD")
+Cents = Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
+PositiveCents = Annotated[StrictInt, Field(ge=1, le=MAX_CENTS)]
+Text255 = Annotated[str, Field(min_length=1, max_length=255)]
+Currency = Annotated[str, Field(min_length=3, max_length=3)]
+
+
+def parse_date(value: Any) -> str:
+    """Accept ``YYYY-MM-DD`` or an ISO 8601 date-time; normalise to the date part."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError("Enter a valid date (YYYY-MM-DD).")
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text).isoformat()
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        raise ValueError("Enter a valid date (YYYY-MM-DD).") from None
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+
+class TokenRequest(_Body):
+    grant_type: str = "client_credentials"
+    client_id: str | None = None
+
+
+class BusinessCreate(_Body):
+    external_id: Text255
+    legal_name: Text255
+    entity_type: str | None = None
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    country: Annotated[str, Field(min_length=2, max_length=2)] = "GB"
+    base_currency: Currency | None = None
+    currency: Currency | None = None
+    phone_number: str | None = None
+    tin: str | None = None
+    vat_number: Annotated[str, Field(max_length=20)] | None = None
+    company_number: Annotated[str, Field(max_length=20)] | None = None
+    province: Annotated[str, Field(max_length=100)] | None = None
+    eu_nace_industry_code: Annotated[str, Field(max_length=10)] | None = None
+    accounting_method: Literal["cash", "accrual"] = "accrual"
+    fiscal_year_end: dt.date | None = None
+    coa_language: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class BusinessUpdate(_Body):
+    legal_name: Text255 | None = None
+    entity_type: str | None = None
+    phone_number: str | None = None
+    tin: str | None = None
+    vat_number: Annotated[str, Field(max_length=20)] | None = None
+    company_number: Annotated[str, Field(max_length=20)] | None = None
+    province: Annotated[str, Field(max_length=100)] | None = None
+    eu_nace_industry_code: Annotated[str, Field(max_length=10)] | None = None
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    accounting_method: Literal["cash", "accrual"] | None = None
+    fiscal_year_end: dt.date | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class PartyCreate(_Body):
+    """Customers and vendors share this shape; one of the two names is required."""
+
+    external_id: Text255 | None = None
+    individual_name: Annotated[str, Field(max_length=255)] | None = None
+    company_name: Annotated[str, Field(max_length=255)] | None = None
+    name: Annotated[str, Field(max_length=255)] | None = None  # verify-integration guide
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    mobile_phone: str | None = None
+    office_phone: str | None = None
+    country: Annotated[str, Field(max_length=2)] | None = None
+    vat_number: str | None = None
+    reference_number: str | None = None
+    tax_exempt: bool = False
+    payment_terms_days: Annotated[StrictInt, Field(ge=0, le=3650)] | None = None
+    credit_limit_cents: Cents | None = None
+    transaction_tags: list[str] = Field(default_factory=list)
+    notes: str | None = None
+    memo: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_name(self) -> PartyCreate:
+        if not (self.individual_name or self.company_name or self.name):
+            raise ValueError("One of individual_name or company_name is required.")
+        return self
+
+
+class LineItem(_Body):
+    description: Annotated[str, Field(max_length=1000)] | None = None
+    quantity: Annotated[float, Field(gt=0, le=1_000_000)] = 1
+    unit_price_cents: Cents | None = None
+    unit_price: Cents | None = None
+    account_code: Annotated[str, Field(max_length=20)] | None = None
+    account_identifier: dict[str, Any] | None = None
+    external_id: str | None = None
+    product: str | None = None
+    discount_amount: Cents = 0
+
+    @model_validator(mode="after")
+    def _price(self) -> LineItem:
+        if self.unit_price_cents is None and self.unit_price is None:
+            raise ValueError("unit_price_cents (or unit_price) is required.")
+        return self
+
+    @property
+    def price(self) -> int:
+        return self.unit_price_cents if self.unit_price_cents is not None else int(self.unit_price or 0)
+
+
+class InvoiceCreate(_Body):
+    external_id: Text255 | None = None
+    customer_id: str | None = None
+    customer_external_id: str | None = None
+    invoice_number: Annotated[str, Field(max_length=100)] | None = None
+    invoice_type: Literal["invoice"] = "invoice"
+    sent_at: str | None = None
+    due_at: str | None = None
+    currency: Currency | None = None
+    memo: Annotated[str, Field(max_length=5000)] | None = None
+    line_items: Annotated[list[LineItem], Field(min_length=1, max_length=500)]
+    transaction_tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    _dates = field_validator("sent_at", "due_at")(lambda v: None if v is None else parse_date(v))
+
+    @model_validator(mode="after")
+    def _customer(self) -> InvoiceCreate:
+        if not (self.customer_id or self.customer_external_id):
+            raise ValueError("customer_id or customer_external_id is required.")
+        return self
+
+
+class InvoiceUpdate(_Body):
+    invoice_number: Annotated[str, Field(max_length=100)] | None = None
+    memo: str | None = None
+    due_at: str | None = None
+    line_items: Annotated[list[LineItem], Field(min_length=1, max_length=500)] | None = None
+    metadata: dict[str, Any] | None = None
+
+    _dates = field_validator("due_at")(lambda v: None if v is None else parse_date(v))
+
+
+class InvoiceAllocation(_Body):
+    invoice_id: str
+    amount_cents: PositiveCents
+
+
+PAYMENT_METHODS = (
+    "bank_transfer",
+    "credit_card",
+    "debit_card",
+    "ach",
+    "check",
+    "cash",
+    "paypal",
+    "stripe",
+    "other",
+)
+
+
+class PaymentCreate(_Body):
+    external_id: Text255 | None = None
+    customer_id: str | None = None
+    total_amount_cents: PositiveCents | None = None
+    amount_cents: PositiveCents | None = None
+    payment_date: str
+    currency: Currency | None = None
+    payment_method: Literal[PAYMENT_METHODS] = "bank_transfer"  # type: ignore[valid-type]
+    payment_reference: Annotated[str, Field(max_length=255)] | None = None
+    note: str | None = None
+    processing_fee_cents: Cents = 0
+    allocations: Annotated[list[InvoiceAllocation], Field(max_length=500)] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    _dates = field_validator("payment_date")(parse_date)
+
+    @model_validator(mode="after")
+    def _amount(self) -> PaymentCreate:
+        if self.total_amount_cents is None and self.amount_cents is None:
+            raise ValueError("total_amount_cents is required.")
+        both = self.total_amount_cents is not None and self.amount_cents is not None
+        if both and self.total_amount_cents != self.amount_cents:
+            raise ValueError("total_amount_cents and amount_cents disagree.")
+        return self
+
+    @property
+    def total(self) -> int:
+        return int(self.total_amount_cents if self.total_amount_cents is not None else self.amount_cents or 0)
+
+
+class BillCreate(_Body):
+    external_id: Text255 | None = None
+    vendor_id: str | None = None
+    vendor_external_id: str | None = None
+    bill_number: Annotated[str, Field(max_length=100)] | None = None
+    vendor_bill_number: str | None = None
+    bill_date: str | None = None
+    due_at: str | None = None
+    currency: Currency | None = None
+    memo: str | None = None
+    line_items: Annotated[list[LineItem], Field(min_length=1, max_length=500)]
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    _dates = field_validator("bill_date", "due_at")(lambda v: None if v is None else parse_date(v))
+
+    @model_validator(mode="after")
+    def _vendor(self) -> BillCreate:
+        if not (self.vendor_id or self.vendor_external_id):
+            raise ValueError("vendor_id or vendor_external_id is required.")
+        return self
+
+
+class BillAllocation(_Body):
+    bill_id: str
+    amount_cents: PositiveCents
+    description: str | None = None
+
+
+BILL_PAYMENT_METHODS = ("bank_transfer", "ach", "wire", "check", "credit_card", "cash", "other")
+
+
+class BillPaymentCreate(_Body):
+    external_id: Text255 | None = None
+    vendor_id: str
+    amount_cents: PositiveCents
+    currency: Currency | None = None
+    payment_method: Literal[BILL_PAYMENT_METHODS] = "bank_transfer"  # type: ignore[valid-type]
+    payment_date: str
+    payment_reference: Annotated[str, Field(max_length=100)] | None = None
+    check_number: Annotated[str, Field(max_length=50)] | None = None
+    description: str | None = None
+    memo: str | None = None
+    processing_fee_cents: Cents = 0
+    allocations: Annotated[list[BillAllocation], Field(max_length=500)] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    _dates = field_validator("payment_date")(parse_date)
+
+    @model_validator(mode="after")
+    def _check(self) -> BillPaymentCreate:
+        if self.payment_method == "check" and not self.check_number:
+            raise ValueError("check_number is required when payment_method is check.")
+        return self

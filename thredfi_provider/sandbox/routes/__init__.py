@@ -1,0 +1,1 @@
+"""Sandbox routes, one module per area of the Partner API."""

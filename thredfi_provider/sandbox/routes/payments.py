@@ -1,0 +1,166 @@
+"""Invoice payments (registered before ``/invoices/{invoice_id}/`` so the path is not shadowed)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from thredfi_provider.sandbox import ledger
+from thredfi_provider.sandbox.errors import ApiError, validation
+from thredfi_provider.sandbox.models import PaymentCreate
+from thredfi_provider.sandbox.routes.common import (
+    check_currency,
+    existing_by_external_id,
+    in_range,
+    resolve_party,
+    split_ids,
+    with_idempotency_key,
+)
+from thredfi_provider.sandbox.state import (
+    SandboxState,
+    business_context,
+    new_id,
+    now_iso,
+    paginate,
+    query_key,
+    state_of,
+)
+from thredfi_provider.sandbox.store import Record
+
+router = APIRouter(prefix="/v1/platform/businesses/{business_id}")
+Business = Annotated[Record, Depends(business_context)]
+
+
+def _apply_payment(state: SandboxState, business: Record, body: PaymentCreate) -> tuple[int, Record]:
+    check_currency(business, body.currency)
+    customer = None
+    if body.customer_id:
+        customer = resolve_party(state, "customers", business["id"], body.customer_id, None, "customer_id")
+    allocated = sum(a.amount_cents for a in body.allocations)
+    if body.processing_fee_cents > body.total:
+        raise validation("processing_fee_cents", "Processing fee exceeds the payment amount.")
+    if allocated > body.total:
+        raise validation("allocations", "Allocations exceed the payment amount.")
+    seen: set[str] = set()
+    invoices: list[tuple[Record, int]] = []
+    for index, allocation in enumerate(body.allocations):
+        field = f"allocations.{index}.invoice_id"
+        invoice = state.store.get("invoices", allocation.invoice_id)
+        if invoice is None or invoice["business_id"] != business["id"]:
+            raise validation(field, "Invoice not found in this business.")
+        if allocation.invoice_id in seen:
+            raise validation(field, "Invoice allocated twice in one payment.")
+        seen.add(allocation.invoice_id)
+        if invoice["status"] == "void":
+            raise validation(field, "Cannot allocate to a void invoice.")
+        if customer is not None and invoice["customer_id"] != customer["id"]:
+            raise validation(field, "Invoice belongs to another customer.")
+        if allocation.amount_cents > invoice["outstanding_amount_cents"]:
+            raise validation(
+                f"allocations.{index}.amount_cents",
+                f"Allocation exceeds the outstanding amount ({invoice['outstanding_amount_cents']}).",
+            )
+        invoices.append((invoice, allocation.amount_cents))
+    if customer is None and invoices:
+        customer = state.store.get("customers", invoices[0][0]["customer_id"])
+    now = now_iso()
+    payment_id = new_id()
+    applied = []
+    for invoice, amount in invoices:
+        updated = dict(invoice)
+        updated["amount_paid_cents"] += amount
+        updated["outstanding_amount_cents"] -= amount
+        updated["status"] = "paid" if updated["outstanding_amount_cents"] == 0 else "partially_paid"
+        updated["paid_at"] = now if updated["status"] == "paid" else None
+        updated["updated_at"] = now
+        state.store.put("invoices", updated)
+        applied.append(
+            {
+                "id": invoice["id"],
+                "invoice_number": invoice["invoice_number"],
+                "applied_amount_cents": amount,
+                "status": updated["status"],
+                "outstanding_amount_cents": updated["outstanding_amount_cents"],
+            }
+        )
+    payment: Record = {
+        "id": payment_id,
+        "business_id": business["id"],
+        "customer_id": customer["id"] if customer else None,
+        "external_id": body.external_id,
+        "total_amount_cents": body.total,
+        "applied_amount_cents": allocated,
+        "allocated_amount_cents": allocated,
+        "unapplied_amount_cents": body.total - allocated,
+        "remaining_amount_cents": body.total - allocated,
+        "processing_fee_cents": body.processing_fee_cents,
+        "currency": business["base_currency"],
+        "status": "completed",
+        "payment_method": body.payment_method,
+        "payment_reference": body.payment_reference,
+        "payment_date": body.payment_date,
+        "note": body.note,
+        "metadata": body.metadata,
+        "idempotency_key": None,
+        "is_fully_allocated": allocated == body.total,
+        "created_at": now,
+        "updated_at": now,
+        "applied_invoices": applied,
+    }
+    state.store.put("payments", payment)
+    reference = body.payment_reference or payment_id
+    lines = [
+        (ledger.BANK, body.total - body.processing_fee_cents, 0, f"Payment {reference}"),
+        ("7000", body.processing_fee_cents, 0, "Processing fee"),
+        (ledger.AR, 0, allocated, f"Payment {reference}"),
+        (ledger.CUSTOMER_PREPAY, 0, body.total - allocated, "Unapplied payment"),
+    ]
+    ledger.post(
+        state, business, entry_date=body.payment_date, description=f"Customer payment {reference}",
+        source_type="invoice_payment", source_reference=payment_id, lines=lines,
+    )  # fmt: skip
+    return 201, {"payment": payment}
+
+
+@router.post("/invoices/payments/", tags=["payments"], status_code=201)
+async def create_payment(request: Request, business: Business, body: PaymentCreate) -> JSONResponse:
+    """Idempotent twice over: ``external_id`` repeats return 200, ``Idempotency-Key`` repeats replay."""
+    state = state_of(request)
+
+    def create() -> tuple[int, Record]:
+        existing = existing_by_external_id(state, "payments", business["id"], body.external_id)
+        if existing is not None:
+            return 200, {"payment": existing}
+        return _apply_payment(state, business, body)
+
+    return with_idempotency_key(request, business["id"], body.model_dump(mode="json"), create)
+
+
+@router.get("/invoices/payments/", tags=["payments"])
+async def list_payments(request: Request, business: Business) -> dict[str, Any]:
+    state = state_of(request)
+    q = request.query_params
+    statuses = split_ids(q.get("status"))
+
+    def keep(r: Record) -> bool:
+        return (
+            (not statuses or r["status"] in statuses)
+            and (not q.get("customer_id") or r["customer_id"] in split_ids(q["customer_id"]))
+            and (not q.get("external_id") or r.get("external_id") == q["external_id"])
+            and (not q.get("invoice_id") or any(a["id"] == q["invoice_id"] for a in r["applied_invoices"]))
+            and in_range(r["payment_date"], q.get("payment_date_start"), q.get("payment_date_end"))
+        )
+
+    key = query_key(request, "status", "customer_id", "external_id", "invoice_id", "payment_date_start",
+                    "payment_date_end")  # fmt: skip
+    return paginate(request, state.store.query("payments", business["id"], key, keep))
+
+
+@router.get("/invoices/payments/{payment_id}/", tags=["payments"])
+async def get_payment(request: Request, business: Business, payment_id: str) -> Record:
+    payment = state_of(request).store.get("payments", payment_id)
+    if payment is None or payment["business_id"] != business["id"]:
+        raise ApiError(404, "payment_not_found", "Payment not found.")
+    return payment
