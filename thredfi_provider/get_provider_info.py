@@ -67,6 +67,20 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": INTEGRATION, "python-modules": ["thredfi_provider.hooks.thredfi"]}],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "thredfi_provider.operators.businesses",
+                    "thredfi_provider.operators.parties",
+                    "thredfi_provider.operators.invoices",
+                    "thredfi_provider.operators.payments",
+                    "thredfi_provider.operators.bills",
+                    "thredfi_provider.operators.ledger",
+                    "thredfi_provider.operators.generic",
+                ],
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "thredfi",

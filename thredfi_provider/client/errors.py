@@ -8,9 +8,10 @@ them through its redactor before raising.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import requests
+if TYPE_CHECKING:
+    import requests
 
 
 class ThredfiError(Exception):
@@ -40,8 +41,8 @@ class ThredfiError(Exception):
 
     def _render(self) -> str:
         parts = [self.message]
-        if self.status is not None or self.error_code:
-            parts.append(f"[HTTP {self.status or '-'} {self.error_code or ''}]".replace(" ]", "]"))
+        if self.status is not None:
+            parts.append(f"[HTTP {self.status}{' ' + self.error_code if self.error_code else ''}]")
         if self.method and self.path:
             parts.append(f"{self.method} {self.path}")
         if self.details:

@@ -1,0 +1,345 @@
+"""Records users hand to the operators, validated before anything is sent.
+
+Each model names its fields the way data engineers hold them (integer ``*_cents``,
+``account_code``, ``*_external_id`` references) and renders the wire payload, sending both
+spellings where the published pages disagree (CONTRACT.md §10). Validation errors become
+:class:`ThredfiRecordError` naming the record and the field, so one bad row is reported and
+skipped while the rest of the batch lands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from thredfi_provider.client.errors import ThredfiRecordError
+
+MAX_CENTS = 100_000_000_000
+CURRENCIES = frozenset({"GBP", "EUR", "USD", "SEK", "NOK", "DKK", "ISK", "MYR", "SGD"})
+
+
+def _date(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return (
+                dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text).date()
+            ).isoformat()
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+
+
+def _currency(value: Any) -> str:
+    if not isinstance(value, str) or value.upper() not in CURRENCIES:
+        raise ValueError(f"unsupported currency {value!r}; expected one of {', '.join(sorted(CURRENCIES))}")
+    return value.upper()
+
+
+Cents = Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
+PositiveCents = Annotated[StrictInt, Field(ge=1, le=MAX_CENTS)]
+Date = Annotated[str, BeforeValidator(_date)]
+CurrencyCode = Annotated[str, BeforeValidator(_currency)]
+ExternalId = Annotated[str, Field(min_length=1, max_length=255)]
+Text = Annotated[str, Field(max_length=1000)]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class RecordModel(BaseModel):
+    """Base: strict about unknown fields, so a typo (``ammount_cents``) is an error, not a silent drop."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    resource: ClassVar[str] = ""
+
+    external_id: ExternalId
+    business_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"business_id"}, exclude_none=True)
+
+
+class Business(RecordModel):
+    resource: ClassVar[str] = "businesses"
+    legal_name: Annotated[str, Field(min_length=1, max_length=255)]
+    email: Email
+    entity_type: str | None = None
+    country: Annotated[str, Field(min_length=2, max_length=2)] = "GB"
+    base_currency: CurrencyCode = "GBP"
+    phone_number: str | None = None
+    vat_number: Annotated[str, Field(max_length=20)] | None = None
+    company_number: Annotated[str, Field(max_length=20)] | None = None
+    accounting_method: Annotated[str, Field(pattern="^(cash|accrual)$")] = "accrual"
+    fiscal_year_end: Date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _currency_alias(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "currency" in data:
+            data = dict(data)
+            currency = data.pop("currency")
+            data.setdefault("base_currency", currency)
+        return data
+
+    def payload(self) -> dict[str, Any]:
+        body = super().payload()
+        body["country"] = self.country.upper()
+        body["currency"] = self.base_currency  # older guides' spelling
+        return body
+
+
+class Party(RecordModel):
+    """A customer or vendor; one of the names is required."""
+
+    company_name: Annotated[str, Field(max_length=255)] | None = None
+    individual_name: Annotated[str, Field(max_length=255)] | None = None
+    email: Email | None = None
+    mobile_phone: str | None = None
+    office_phone: str | None = None
+    country: Annotated[str, Field(max_length=2)] | None = None
+    vat_number: str | None = None
+    payment_terms_days: Annotated[StrictInt, Field(ge=0, le=3650)] | None = None
+    credit_limit_cents: Cents | None = None
+    notes: Text | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> Party:
+        if not (self.company_name or self.individual_name):
+            raise ValueError("company_name or individual_name is required")
+        return self
+
+
+class Customer(Party):
+    resource: ClassVar[str] = "customers"
+
+
+class Vendor(Party):
+    resource: ClassVar[str] = "vendors"
+
+
+class LineItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    description: Text | None = None
+    quantity: Annotated[float, Field(gt=0, le=1_000_000)] = 1
+    unit_price_cents: Cents
+    account_code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    discount_cents: Cents = 0
+
+    @field_validator("quantity", mode="before")
+    @classmethod
+    def _number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("quantity must be a number")
+        return value
+
+    def payload(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "quantity": self.quantity,
+            "unit_price_cents": self.unit_price_cents,
+            "unit_price": self.unit_price_cents,  # API reference's spelling; same unit (cents)
+            "discount_amount": self.discount_cents,
+        }
+        if self.description is not None:
+            body["description"] = self.description
+        if self.account_code is not None:
+            body["account_code"] = self.account_code
+        return body
+
+
+class _Document(RecordModel):
+    currency: CurrencyCode | None = None
+    memo: Text | None = None
+    line_items: Annotated[list[LineItem], Field(min_length=1, max_length=500)]
+    due_at: Date | None = None
+
+    @property
+    def total_cents(self) -> int:
+        return sum(round(li.quantity * li.unit_price_cents) - li.discount_cents for li in self.line_items)
+
+
+class Invoice(_Document):
+    resource: ClassVar[str] = "invoices"
+    customer_id: str | None = None
+    customer_external_id: str | None = None
+    invoice_number: Annotated[str, Field(max_length=100)] | None = None
+    sent_at: Date | None = None
+
+    @model_validator(mode="after")
+    def _customer(self) -> Invoice:
+        if not (self.customer_id or self.customer_external_id):
+            raise ValueError("customer_id or customer_external_id is required")
+        return self
+
+    def payload(self) -> dict[str, Any]:
+        body = super().payload()
+        body["line_items"] = [li.payload() for li in self.line_items]
+        return body
+
+
+class Bill(_Document):
+    resource: ClassVar[str] = "bills"
+    vendor_id: str | None = None
+    vendor_external_id: str | None = None
+    bill_number: Annotated[str, Field(max_length=100)] | None = None
+    vendor_bill_number: str | None = None
+    bill_date: Date | None = None
+
+    @model_validator(mode="after")
+    def _vendor(self) -> Bill:
+        if not (self.vendor_id or self.vendor_external_id):
+            raise ValueError("vendor_id or vendor_external_id is required")
+        return self
+
+    def payload(self) -> dict[str, Any]:
+        body = super().payload()
+        body["line_items"] = [li.payload() for li in self.line_items]
+        return body
+
+
+class Allocation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    target_id: str | None = None
+    target_external_id: str | None = None
+    amount_cents: PositiveCents
+
+
+class InvoiceAllocation(Allocation):
+    target_id: str | None = Field(default=None, alias="invoice_id")
+    target_external_id: str | None = Field(default=None, alias="invoice_external_id")
+
+    @model_validator(mode="after")
+    def _target(self) -> InvoiceAllocation:
+        if not (self.target_id or self.target_external_id):
+            raise ValueError("invoice_id or invoice_external_id is required")
+        return self
+
+
+class BillAllocation(Allocation):
+    target_id: str | None = Field(default=None, alias="bill_id")
+    target_external_id: str | None = Field(default=None, alias="bill_external_id")
+
+    @model_validator(mode="after")
+    def _target(self) -> BillAllocation:
+        if not (self.target_id or self.target_external_id):
+            raise ValueError("bill_id or bill_external_id is required")
+        return self
+
+
+class _PaymentBase(RecordModel):
+    amount_cents: PositiveCents
+    payment_date: Date
+    currency: CurrencyCode | None = None
+    payment_reference: Annotated[str, Field(max_length=100)] | None = None
+    processing_fee_cents: Cents = 0
+
+    @model_validator(mode="after")
+    def _allocations_fit(self) -> _PaymentBase:
+        allocations: list[Allocation] = getattr(self, "allocations", [])
+        if sum(a.amount_cents for a in allocations) > self.amount_cents:
+            raise ValueError("allocations add up to more than amount_cents")
+        if self.processing_fee_cents > self.amount_cents:
+            raise ValueError("processing_fee_cents exceeds amount_cents")
+        return self
+
+    def idempotency_key(self, business_id: str) -> str:
+        """Deterministic: the same record always maps to the same key, across retries and reruns."""
+        return f"airflow-thredfi:{business_id}:{self.resource}:{self.external_id}"
+
+
+class Payment(_PaymentBase):
+    resource: ClassVar[str] = "invoices/payments"
+    customer_id: str | None = None
+    payment_method: Annotated[
+        str, Field(pattern="^(bank_transfer|credit_card|debit_card|ach|check|cash|paypal|stripe|other)$")
+    ] = "bank_transfer"
+    note: Text | None = None
+    allocations: Annotated[list[InvoiceAllocation], Field(max_length=500)] = Field(default_factory=list)
+
+    def render(self, allocation_ids: list[str]) -> dict[str, Any]:
+        body = self.model_dump(exclude={"business_id", "allocations", "amount_cents"}, exclude_none=True)
+        body["total_amount_cents"] = self.amount_cents
+        body["amount_cents"] = self.amount_cents  # the guide's spelling
+        body["allocations"] = [
+            {"invoice_id": target, "amount_cents": a.amount_cents}
+            for target, a in zip(allocation_ids, self.allocations, strict=True)
+        ]
+        return body
+
+
+class BillPayment(_PaymentBase):
+    resource: ClassVar[str] = "bills/payments"
+    vendor_id: str | None = None
+    vendor_external_id: str | None = None
+    payment_method: Annotated[
+        str, Field(pattern="^(bank_transfer|ach|wire|check|credit_card|cash|other)$")
+    ] = "bank_transfer"
+    check_number: Annotated[str, Field(max_length=50)] | None = None
+    description: Text | None = None
+    allocations: Annotated[list[BillAllocation], Field(max_length=500)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _vendor_and_check(self) -> BillPayment:
+        if not (self.vendor_id or self.vendor_external_id):
+            raise ValueError("vendor_id or vendor_external_id is required")
+        if self.payment_method == "check" and not self.check_number:
+            raise ValueError("check_number is required when payment_method is check")
+        return self
+
+    def render(self, vendor_id: str, allocation_ids: list[str]) -> dict[str, Any]:
+        body = self.model_dump(
+            exclude={"business_id", "allocations", "vendor_external_id"}, exclude_none=True
+        )
+        body["vendor_id"] = vendor_id
+        body["allocations"] = [
+            {"bill_id": target, "amount_cents": a.amount_cents}
+            for target, a in zip(allocation_ids, self.allocations, strict=True)
+        ]
+        return body
+
+
+M = TypeVar("M", bound=RecordModel)
+
+
+def record_label(record: Any, index: int) -> str:
+    if isinstance(record, Mapping) and isinstance(record.get("external_id"), str) and record["external_id"]:
+        return str(record["external_id"])[:80]
+    return f"#{index}"
+
+
+def _field_path(loc: Iterable[Any]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "record"
+
+
+def parse_record(model: type[M], record: Any, index: int) -> M:
+    """Validate one record; raise ThredfiRecordError naming the record and the first bad field."""
+    label = record_label(record, index)
+    if not isinstance(record, Mapping):
+        raise ThredfiRecordError(label, "record", f"expected a mapping, got {type(record).__name__}")
+    try:
+        return model.model_validate(dict(record))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        others = len(exc.errors()) - 1
+        problem = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        if others:
+            problem += f" (and {others} more problem{'s' if others > 1 else ''})"
+        raise ThredfiRecordError(label, _field_path(first.get("loc", ())), problem) from None

@@ -1,0 +1,53 @@
+"""What every Thredfi operator shares: the hook, and turning client errors into task states."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.hooks.thredfi import ThredfiHook
+
+
+class ThredfiBaseOperator(BaseOperator):
+    """Base for Thredfi operators.
+
+    :param thredfi_conn_id: the ``thredfi`` connection (default ``thredfi_default``).
+    """
+
+    template_fields: Sequence[str] = ("thredfi_conn_id",)
+    ui_color = "#e8f1fb"
+
+    def __init__(self, *, thredfi_conn_id: str = "thredfi_default", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.thredfi_conn_id = thredfi_conn_id
+
+    @cached_property
+    def hook(self) -> ThredfiHook:
+        from thredfi_provider.hooks.thredfi import ThredfiHook
+
+        return ThredfiHook(thredfi_conn_id=self.thredfi_conn_id)
+
+    @property
+    def client(self) -> ThredfiClient:
+        return self.hook.get_conn()
+
+
+@contextmanager
+def task_state_from_errors() -> Generator[None]:
+    """Permanent Thredfi errors fail the task without retries; transient ones keep Airflow's retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from thredfi_provider.client.errors import ThredfiError
+
+    try:
+        yield
+    except ThredfiError as exc:
+        if exc.retryable:
+            raise
+        raise AirflowFailException(str(exc)) from exc
