@@ -57,3 +57,14 @@ def client(thredfi_sandbox: SandboxServer) -> ThredfiClient:
 @pytest.fixture
 def client_factory() -> Callable[..., ThredfiClient]:
     return make_client
+
+
+@pytest.fixture
+def seeded(thredfi_sandbox, thredfi_conn_id):
+    """A business with two customers and a vendor, made through the client."""
+    client = make_client(thredfi_sandbox)
+    business_id = onboard(client, "acme")
+    for n in (1, 2):
+        client.create_customer(business_id, {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
+    client.create_vendor(business_id, {"external_id": "vend-1", "company_name": "Vendor 1"})
+    return business_id

@@ -81,6 +81,12 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "sensors": [
+            {"integration-name": INTEGRATION, "python-modules": ["thredfi_provider.sensors.resource"]}
+        ],
+        "triggers": [
+            {"integration-name": INTEGRATION, "python-modules": ["thredfi_provider.triggers.resource"]}
+        ],
         "connection-types": [
             {
                 "connection-type": "thredfi",

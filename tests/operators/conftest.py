@@ -4,10 +4,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
-from tests.conftest import make_client, onboard
-
 
 class StubTaskInstance:
     def __init__(self) -> None:
@@ -27,17 +23,6 @@ def run(operator, **context: Any) -> tuple[Any, StubTaskInstance]:
     ti = StubTaskInstance()
     ctx = {"ti": ti, "dag_run": StubDagRun(dt.datetime(2024, 3, 5, tzinfo=dt.UTC)), **context}
     return operator.execute(ctx), ti
-
-
-@pytest.fixture
-def seeded(thredfi_sandbox, thredfi_conn_id):
-    """A business with two customers and a vendor, made through the client."""
-    client = make_client(thredfi_sandbox)
-    business_id = onboard(client, "acme")
-    for n in (1, 2):
-        client.create_customer(business_id, {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
-    client.create_vendor(business_id, {"external_id": "vend-1", "company_name": "Vendor 1"})
-    return business_id
 
 
 def invoice(n: int, cents: int = 10_000, **overrides: Any) -> dict[str, Any]:

@@ -1,0 +1,133 @@
+"""What a sensor waits for, as plain JSON-safe data, and one evaluation of it.
+
+The poke path and the trigger both call :func:`evaluate` with the same client, so the
+decision of "met / not yet / failed" exists once. Only what is JSON-safe lives in the query
+(the trigger serialises it); a callable condition is for poke/reschedule modes only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from thredfi_provider.client import ThredfiClient
+
+log = logging.getLogger(__name__)
+
+RESOURCES: dict[str, str] = {
+    "business": "",
+    "customer": "customers",
+    "vendor": "vendors",
+    "invoice": "invoices",
+    "payment": "invoices/payments",
+    "bill": "bills",
+    "bill_payment": "bills/payments",
+    "journal_entry": "general-ledger/journal-entries",
+}
+MAX_RETURNED_IDS = 100
+
+Condition = Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None
+
+
+@dataclass(frozen=True)
+class ResourceQuery:
+    resource: str
+    business_id: str | None = None
+    resource_id: str | None = None
+    external_id: str | None = None
+    filters: dict[str, Any] = field(default_factory=dict)
+    condition: dict[str, list[Any]] = field(default_factory=dict)
+    min_count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.resource not in RESOURCES:
+            raise ValueError(f"resource must be one of {sorted(RESOURCES)}, got {self.resource!r}")
+        if self.resource != "business" and not self.business_id:
+            raise ValueError(f"business_id is required to watch a {self.resource}")
+        chosen = [x for x in (self.resource_id, self.external_id, self.filters or None) if x]
+        if len(chosen) != 1:
+            raise ValueError("give exactly one of resource_id, external_id or filters")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    met: bool
+    value: Any = None
+    reason: str = ""
+
+
+def normalise_condition(
+    condition: Condition,
+) -> tuple[dict[str, list[Any]], Callable[[dict[str, Any]], bool] | None]:
+    """``{"status": "paid"}`` or ``{"status": ["paid", "partially_paid"]}`` or a callable."""
+    if condition is None:
+        return {}, None
+    if callable(condition):
+        return {}, condition
+    return {k: list(v) if isinstance(v, list | tuple | set) else [v] for k, v in condition.items()}, None
+
+
+def matches(record: Mapping[str, Any], condition: Mapping[str, Sequence[Any]]) -> bool:
+    """Field/value match; strings compare case-insensitively (Thredfi writes ``SENT`` and ``sent``)."""
+    for name, accepted in condition.items():
+        value = record.get(name)
+        folded = value.lower() if isinstance(value, str) else value
+        if not any(folded == (a.lower() if isinstance(a, str) else a) for a in accepted):
+            return False
+    return True
+
+
+def evaluate(
+    client: ThredfiClient, query: ResourceQuery, predicate: Callable[[dict[str, Any]], bool] | None = None
+) -> Outcome:
+    """One look. 404 and transient faults mean "not yet"; permission/validation errors raise."""
+    from thredfi_provider.client.errors import ThredfiNotFoundError, ThredfiTransientError
+
+    def ok(record: dict[str, Any]) -> bool:
+        return matches(record, query.condition) and (predicate is None or bool(predicate(record)))
+
+    base = f"businesses/{query.business_id}/{RESOURCES[query.resource]}/"
+    try:
+        if query.resource == "business":
+            business_id = query.resource_id or query.business_id
+            if query.external_id:
+                found = next(iter(client.list_businesses(external_id=query.external_id)), None)
+                record = found if found and found.get("external_id") == query.external_id else None
+            else:
+                record = client.get_business(str(business_id))
+            if record is None:
+                return Outcome(False, reason="business not found yet")
+            return Outcome(True, record) if ok(record) else Outcome(False, reason="condition not met")
+        if query.resource_id:
+            record = client.request_json("GET", f"{base}{query.resource_id}/", business_id=query.business_id)
+            if isinstance(record, dict) and isinstance(record.get("payment"), dict):
+                record = record["payment"]
+            return Outcome(True, record) if ok(record) else Outcome(False, reason="condition not met")
+        if query.external_id:
+            found = client.find_by_external_id(base, query.external_id, business_id=query.business_id)
+            if found is None:
+                return Outcome(False, reason="no record with that external_id yet")
+            return Outcome(True, found) if ok(found) else Outcome(False, reason="condition not met")
+        ids: list[str] = []
+        count = 0
+        for record in client.paginate(base, business_id=query.business_id, params=query.filters):
+            if ok(record):
+                count += 1
+                if len(ids) < MAX_RETURNED_IDS:
+                    ids.append(str(record.get("id")))
+        value = {"count": count, "ids": ids}
+        return Outcome(count >= query.min_count, value, reason=f"{count} of {query.min_count} matching")
+    except ThredfiNotFoundError as exc:
+        # A record may appear later; a business that is unknown (or another partner's) will not.
+        if exc.error_code == "business_not_found" and query.resource != "business":
+            raise
+        return Outcome(False, reason="not found yet")
+    except ThredfiTransientError as exc:
+        log.warning("Thredfi not reachable right now, will look again: %s", exc)
+        return Outcome(False, reason=f"transient: {exc}")

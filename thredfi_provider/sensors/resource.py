@@ -1,0 +1,142 @@
+"""Wait for a Thredfi resource: a business active, an invoice paid, a payment or entry appearing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from thredfi_provider.sensors.query import Condition, ResourceQuery
+
+
+class ThredfiResourceSensor(BaseSensorOperator):
+    """Succeed when a Thredfi resource meets a condition; return it through XCom.
+
+    :param resource: ``business``, ``customer``, ``vendor``, ``invoice``, ``payment``, ``bill``,
+        ``bill_payment`` or ``journal_entry``.
+    :param business_id: the business (not needed for ``business`` itself).
+    :param resource_id: watch one record by Thredfi id, or
+    :param external_id: by your id, or
+    :param filters: a list query; succeeds once ``min_count`` records match.
+    :param condition: ``{"status": ["paid"]}`` (strings compare case-insensitively) or, in poke
+        and reschedule modes only, a callable taking the record.
+    :param deferrable: free the worker slot while waiting (default from
+        ``[operators] default_deferrable``).
+
+    404s and transient faults mean "not yet" until ``timeout``; permission and validation
+    errors fail at once (or skip, with ``soft_fail``).
+
+    Example::
+
+        ThredfiResourceSensor(
+            task_id="wait_paid",
+            resource="invoice",
+            business_id=business_id,
+            external_id="inv-1001",
+            condition={"status": ["paid"]},
+            deferrable=True,
+            poke_interval=60,
+            timeout=6 * 3600,
+        )
+    """
+
+    template_fields: Sequence[str] = (
+        "thredfi_conn_id", "resource", "business_id", "resource_id", "external_id", "filters", "condition_",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        resource: str,
+        business_id: str | None = None,
+        resource_id: str | None = None,
+        external_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        condition: Condition = None,
+        min_count: int = 1,
+        thredfi_conn_id: str = "thredfi_default",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if deferrable and callable(condition):
+            raise ValueError("a callable condition cannot be deferred; use a field/value mapping")
+        self.resource = resource
+        self.business_id = business_id
+        self.resource_id = resource_id
+        self.external_id = external_id
+        self.filters = dict(filters or {})
+        self.condition_ = condition
+        self.min_count = min_count
+        self.thredfi_conn_id = thredfi_conn_id
+        self.deferrable = deferrable
+
+    def _query(self) -> ResourceQuery:
+        from thredfi_provider.sensors.query import ResourceQuery, normalise_condition
+
+        mapping, _ = normalise_condition(self.condition_)
+        return ResourceQuery(
+            resource=self.resource,
+            business_id=self.business_id or None,
+            resource_id=self.resource_id or None,
+            external_id=self.external_id or None,
+            filters=self.filters,
+            condition=mapping,
+            min_count=self.min_count,
+        )
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from thredfi_provider.client.errors import ThredfiError
+        from thredfi_provider.hooks.thredfi import ThredfiHook
+        from thredfi_provider.sensors.query import evaluate, normalise_condition
+
+        _, predicate = normalise_condition(self.condition_)
+        try:
+            outcome = evaluate(ThredfiHook(self.thredfi_conn_id).get_conn(), self._query(), predicate)
+        except ThredfiError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        if not outcome.met:
+            self.log.info("Thredfi %s not ready: %s", self.resource, outcome.reason)
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=outcome.value)
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        from thredfi_provider.triggers.resource import ThredfiResourceTrigger
+
+        query = self._query()  # validate before deferring
+        first = self.poke(context)
+        if isinstance(first, PokeReturnValue):
+            return first.xcom_value
+        self.defer(
+            trigger=ThredfiResourceTrigger(
+                thredfi_conn_id=self.thredfi_conn_id,
+                query=query.to_dict(),
+                poll_interval=float(self.poke_interval),
+                timeout_at=time.time() + float(self.timeout),
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout) + 60),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+
+        status = event.get("status")
+        if status == "success":
+            return event.get("value")
+        message = str(event.get("message", "unknown trigger event"))
+        if self.soft_fail:
+            raise AirflowSkipException(message)
+        if status == "timeout":
+            raise AirflowSensorTimeout(message)
+        raise AirflowFailException(message)
