@@ -29,3 +29,6 @@ test: lint typecheck unit
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache docs/_build .demo
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py

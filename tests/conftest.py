@@ -16,6 +16,9 @@ _HOME = tempfile.mkdtemp(prefix="thredfi-airflow-home-")
 os.environ.setdefault("AIRFLOW_HOME", _HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+os.environ.setdefault(
+    "AIRFLOW__CORE__DAGS_FOLDER", os.path.join(os.path.dirname(os.path.dirname(__file__)), "dags")
+)
 
 from thredfi_provider.client import ClientSettings, ThredfiClient  # ruff: ignore[module-import-not-at-top-of-file]
 from thredfi_provider.sandbox.server import SandboxServer  # ruff: ignore[module-import-not-at-top-of-file]
