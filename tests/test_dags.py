@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
-import os
 import socket
 import sqlite3
 import subprocess
