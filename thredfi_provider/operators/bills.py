@@ -61,10 +61,7 @@ class ThredfiRecordBillPaymentsOperator(ThredfiSyncOperator):
         payment: BillPayment = record  # type: ignore[assignment]
         lookups.check_currency(label, payment.currency)
         vendor_id = lookups.party_id(label, "vendor", payment.vendor_id, payment.vendor_external_id)
-        targets = [
-            lookups.document_id(label, "bills", f"allocations[{i}]", a.target_id, a.target_external_id)
-            for i, a in enumerate(payment.allocations)
-        ]
+        targets = lookups.allocation_targets(label, "bills", payment.allocations)
         payload = payment.render(vendor_id, targets)
         key = payment.idempotency_key(lookups.business_id)
         return Job(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from thredfi_provider.client.errors import ThredfiRecordError
 
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.models import Allocation
 
 
 class BusinessLookups:
@@ -89,3 +91,10 @@ class BusinessLookups:
                 label, field, f"unknown {resource[:-1]} {external_id!r} in business {self.business_id}"
             )
         return found
+
+    def allocation_targets(self, label: str, resource: str, allocations: Sequence[Allocation]) -> list[str]:
+        """Thredfi ids of the invoices/bills a payment's allocations point at, in order."""
+        return [
+            self.document_id(label, resource, f"allocations[{i}]", a.target_id, a.target_external_id)
+            for i, a in enumerate(allocations)
+        ]

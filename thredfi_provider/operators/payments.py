@@ -39,10 +39,7 @@ class ThredfiRecordPaymentsOperator(ThredfiSyncOperator):
         lookups.check_currency(label, payment.currency)
         if payment.customer_id:
             lookups.party_id(label, "customer", payment.customer_id, None)
-        targets = [
-            lookups.document_id(label, "invoices", f"allocations[{i}]", a.target_id, a.target_external_id)
-            for i, a in enumerate(payment.allocations)
-        ]
+        targets = lookups.allocation_targets(label, "invoices", payment.allocations)
         payload = payment.render(targets)
         key = payment.idempotency_key(lookups.business_id)
         return Job(
