@@ -43,13 +43,13 @@ class Store:
         for scope, key, body in self._db.execute("SELECT scope, key, body FROM idem"):
             self.idempotency[scope, key] = json.loads(body)
 
-    def _persist(self, kind: str, record: Record) -> None:
+    def _persist(self, kind: str, records: list[Record]) -> None:
         if self._db is None:
             return
-        self._db.execute(
+        self._db.executemany(
             "INSERT INTO docs (kind, id, body) VALUES (?, ?, ?)"
             " ON CONFLICT(kind, id) DO UPDATE SET body=excluded.body",
-            (kind, record["id"], json.dumps(record)),
+            [(kind, r["id"], json.dumps(r)) for r in records],
         )
         self._db.commit()
 
@@ -73,19 +73,14 @@ class Store:
 
     def put(self, kind: str, record: Record) -> Record:
         self._index(kind, record)
-        self._persist(kind, record)
+        self._persist(kind, [record])
         return record
 
     def put_many(self, kind: str, records: Iterable[Record]) -> None:
-        for record in records:
+        batch = list(records)
+        for record in batch:
             self._index(kind, record)
-        if self._db is not None:
-            self._db.executemany(
-                "INSERT INTO docs (kind, id, body) VALUES (?, ?, ?)"
-                " ON CONFLICT(kind, id) DO UPDATE SET body=excluded.body",
-                [(kind, r["id"], json.dumps(r)) for r in self._tables[kind].values()],
-            )
-            self._db.commit()
+        self._persist(kind, batch)
 
     def get(self, kind: str, record_id: str) -> Record | None:
         return self._tables.get(kind, {}).get(record_id)
