@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo standalone bench docs clean
+.PHONY: install test lint typecheck unit demo demo-ui bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,3 +32,7 @@ clean:
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+
+# The same setup, opened in `airflow standalone` (UI on http://localhost:8080).
+demo-ui: $(STAMP)
+	$(BIN)/python scripts/demo.py --standalone

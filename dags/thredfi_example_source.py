@@ -1,17 +1,30 @@
 """The example "your application" database (SQLite) that the example DAGs sync from.
 
-It stands for the user's platform: businesses, their customers, invoices across several weeks
-and payments, with ``thredfi_*_id`` columns the DAGs write back (the guide's "store Thredfi IDs").
-Deterministic, so the demo's report and the tests can check exact totals.
+It stands for the user's platform: businesses, their customers and vendors, invoices and bills
+across several weeks, and the payments against them, with ``thredfi_*_id`` columns the DAGs
+write back (the guide's "store Thredfi IDs"). Deterministic, so the demo's report and the tests
+can check exact totals.
+
+The record builders live here, not in the DAG files, so the per-area DAGs and the end-to-end
+DAG select exactly the same rows: one query per kind of record. They import Airflow's SQLite
+hook inside the function, so importing this module at DAG-parse time costs nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from typing import Any
 
 APP_CONN_ID = "thredfi_example_app"
+
+# What the example DAGs publish, so downstream DAGs can schedule on Thredfi being up to date.
+ONBOARDED_URI = "thredfi://example/onboarded"
+INVOICES_URI = "thredfi://example/invoices"
+PAYMENTS_URI = "thredfi://example/payments"
+BILLS_URI = "thredfi://example/bills"
+LEDGER_URI = "thredfi://example/ledger"
 FIRST_DAY = dt.date(2024, 3, 1)
 DAYS = 21
 
@@ -24,51 +37,99 @@ CREATE TABLE IF NOT EXISTS invoices (id INTEGER PRIMARY KEY, customer_id INTEGER
     due_on TEXT, description TEXT, quantity INTEGER, unit_price_cents INTEGER, thredfi_invoice_id TEXT);
 CREATE TABLE IF NOT EXISTS payments (id INTEGER PRIMARY KEY, invoice_id INTEGER, paid_on TEXT, amount_cents INTEGER,
     thredfi_payment_id TEXT);
+CREATE TABLE IF NOT EXISTS vendors (id INTEGER PRIMARY KEY, business_id INTEGER, name TEXT, email TEXT,
+    thredfi_vendor_id TEXT);
+CREATE TABLE IF NOT EXISTS bills (id INTEGER PRIMARY KEY, vendor_id INTEGER, number TEXT, billed_on TEXT,
+    due_on TEXT, description TEXT, amount_cents INTEGER, thredfi_bill_id TEXT);
+CREATE TABLE IF NOT EXISTS bill_payments (id INTEGER PRIMARY KEY, bill_id INTEGER, paid_on TEXT,
+    amount_cents INTEGER, thredfi_bill_payment_id TEXT);
+CREATE TABLE IF NOT EXISTS trial_balance (business_id INTEGER, as_of TEXT, account_code TEXT, name TEXT,
+    debit_cents INTEGER, credit_cents INTEGER, PRIMARY KEY (business_id, as_of, account_code));
 """
+
+# Which Thredfi id column each kind of record writes back to, and the prefix of its external id.
+WRITE_BACK = {
+    "businesses": ("thredfi_business_id", "biz-"),
+    "customers": ("thredfi_customer_id", "cust-"),
+    "vendors": ("thredfi_vendor_id", "vend-"),
+    "invoices": ("thredfi_invoice_id", "inv-"),
+    "payments": ("thredfi_payment_id", "pay-"),
+    "bills": ("thredfi_bill_id", "bill-"),
+    "bill_payments": ("thredfi_bill_payment_id", "bpay-"),
+}
 
 
 def seed(path: str) -> None:
-    """Create and fill the database (idempotent: an existing, seeded file is left alone)."""
+    """Create and fill the database; each part is seeded once, so reseeding an old file only adds
+    what it lacks (payables came after receivables) and never duplicates a row."""
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA)
-        if db.execute("SELECT COUNT(*) FROM businesses").fetchone()[0]:
-            return
-        db.executemany(
-            "INSERT INTO businesses (id, name, email, country, currency) VALUES (?, ?, ?, ?, ?)",
-            [(1, "Northwind Studio Ltd", "books@northwind.test", "GB", "GBP"),
-             (2, "Blue Harbour Cafe Ltd", "hello@blueharbour.test", "GB", "GBP")],
-        )  # fmt: skip
-        customers = [
-            (b * 10 + n, b, f"Client {b}-{n}", f"client{b}{n}@example.test")
-            for b in (1, 2)
-            for n in (1, 2, 3)
-        ]
-        db.executemany("INSERT INTO customers (id, business_id, name, email) VALUES (?, ?, ?, ?)", customers)
-        invoice_id = 0
-        payments = []
-        for day in range(DAYS):
-            issued = FIRST_DAY + dt.timedelta(days=day)
-            for customer_id, *_ in customers[day % 2 :: 2]:
-                invoice_id += 1
-                cents = 5_000 + (invoice_id * 1_237) % 20_000
-                quantity = 1 + invoice_id % 3
+        if not db.execute("SELECT COUNT(*) FROM businesses").fetchone()[0]:
+            _seed_receivables(db)
+        if not db.execute("SELECT COUNT(*) FROM vendors").fetchone()[0]:
+            _seed_payables(db)
+
+
+def _seed_receivables(db: sqlite3.Connection) -> None:
+    db.executemany(
+        "INSERT INTO businesses (id, name, email, country, currency) VALUES (?, ?, ?, ?, ?)",
+        [(1, "Northwind Studio Ltd", "books@northwind.test", "GB", "GBP"),
+         (2, "Blue Harbour Cafe Ltd", "hello@blueharbour.test", "GB", "GBP")],
+    )  # fmt: skip
+    customers = [
+        (b * 10 + n, b, f"Client {b}-{n}", f"client{b}{n}@example.test") for b in (1, 2) for n in (1, 2, 3)
+    ]
+    db.executemany("INSERT INTO customers (id, business_id, name, email) VALUES (?, ?, ?, ?)", customers)
+    invoice_id = 0
+    payments = []
+    for day in range(DAYS):
+        issued = FIRST_DAY + dt.timedelta(days=day)
+        for customer_id, *_ in customers[day % 2 :: 2]:
+            invoice_id += 1
+            cents = 5_000 + (invoice_id * 1_237) % 20_000
+            quantity = 1 + invoice_id % 3
+            db.execute(
+                "INSERT INTO invoices (id, customer_id, number, issued_on, due_on, description, quantity,"
+                " unit_price_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (invoice_id, customer_id, f"INV-{invoice_id:04d}", issued.isoformat(),
+                 (issued + dt.timedelta(days=30)).isoformat(), "Services", quantity, cents),
+            )  # fmt: skip
+            if invoice_id % 3:  # two in three invoices get paid, some in two parts
+                total = quantity * cents
+                paid_on = issued + dt.timedelta(days=1 + invoice_id % 4)
+                if invoice_id % 2:
+                    payments.append((invoice_id, paid_on.isoformat(), total))
+                else:
+                    payments.append((invoice_id, paid_on.isoformat(), total // 2))
+                    payments.append(
+                        (invoice_id, (paid_on + dt.timedelta(days=2)).isoformat(), total - total // 2)
+                    )
+    db.executemany("INSERT INTO payments (invoice_id, paid_on, amount_cents) VALUES (?, ?, ?)", payments)
+
+
+def _seed_payables(db: sqlite3.Connection) -> None:
+    vendors = [
+        (b * 10 + n, b, f"Supplier {b}-{n}", f"ap{b}{n}@supplier.test") for b in (1, 2) for n in (1, 2)
+    ]
+    db.executemany("INSERT INTO vendors (id, business_id, name, email) VALUES (?, ?, ?, ?)", vendors)
+    bill_id = 0
+    for day in range(0, DAYS, 3):  # a bill from every vendor every third day; most paid a week later
+        billed = FIRST_DAY + dt.timedelta(days=day)
+        for vendor_id, *_ in vendors:
+            bill_id += 1
+            cents = 2_500 + (bill_id * 911) % 9_000
+            db.execute(
+                "INSERT INTO bills (id, vendor_id, number, billed_on, due_on, description, amount_cents)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (bill_id, vendor_id, f"B-{bill_id:04d}", billed.isoformat(),
+                 (billed + dt.timedelta(days=14)).isoformat(), "Supplies", cents),
+            )  # fmt: skip
+            if bill_id % 4:
+                paid_on = billed + dt.timedelta(days=2 + bill_id % 5)
                 db.execute(
-                    "INSERT INTO invoices (id, customer_id, number, issued_on, due_on, description, quantity,"
-                    " unit_price_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (invoice_id, customer_id, f"INV-{invoice_id:04d}", issued.isoformat(),
-                     (issued + dt.timedelta(days=30)).isoformat(), "Services", quantity, cents),
-                )  # fmt: skip
-                if invoice_id % 3:  # two in three invoices get paid, some in two parts
-                    total = quantity * cents
-                    paid_on = issued + dt.timedelta(days=1 + invoice_id % 4)
-                    if invoice_id % 2:
-                        payments.append((invoice_id, paid_on.isoformat(), total))
-                    else:
-                        payments.append((invoice_id, paid_on.isoformat(), total // 2))
-                        payments.append(
-                            (invoice_id, (paid_on + dt.timedelta(days=2)).isoformat(), total - total // 2)
-                        )
-        db.executemany("INSERT INTO payments (invoice_id, paid_on, amount_cents) VALUES (?, ?, ?)", payments)
+                    "INSERT INTO bill_payments (bill_id, paid_on, amount_cents) VALUES (?, ?, ?)",
+                    (bill_id, paid_on.isoformat(), cents),
+                )
 
 
 def interval_bounds(context: Any) -> tuple[str, str]:
@@ -78,3 +139,164 @@ def interval_bounds(context: Any) -> tuple[str, str]:
         day = (context.get("logical_date") or context["dag_run"].run_after).date()
         return day.isoformat(), (day + dt.timedelta(days=1)).isoformat()
     return start.date().isoformat(), end.date().isoformat()
+
+
+def app_db() -> Any:
+    from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+
+    return SqliteHook(sqlite_conn_id=APP_CONN_ID)
+
+
+def store_ids(table: str, ids: dict[str, str]) -> int:
+    """Write Thredfi ids back next to the source rows (``{"inv-12": "<uuid>"}``)."""
+    column, prefix = WRITE_BACK[table]
+    db = app_db()
+    for external_id, thredfi_id in ids.items():
+        db.run(
+            f"UPDATE {table} SET {column} = ? WHERE id = ?",  # noqa: S608 - names come from WRITE_BACK
+            parameters=(thredfi_id, int(external_id.removeprefix(prefix))),
+        )
+    return len(ids)
+
+
+# ---------------------------------------------------------------------- record builders
+
+
+def business_records() -> list[dict[str, Any]]:
+    rows = app_db().get_records("SELECT id, name, email, country, currency FROM businesses ORDER BY id")
+    return [
+        {"external_id": f"biz-{r[0]}", "legal_name": r[1], "email": r[2], "entity_type": "limited",
+         "country": r[3], "base_currency": r[4]}
+        for r in rows
+    ]  # fmt: skip
+
+
+def party_records(table: str) -> list[dict[str, Any]]:
+    """Customers or vendors of every onboarded business, each carrying its Thredfi business id."""
+    prefix = WRITE_BACK[table][1]
+    rows = app_db().get_records(
+        f"SELECT p.id, p.name, p.email, b.thredfi_business_id FROM {table} p"  # noqa: S608 - fixed names
+        " JOIN businesses b ON b.id = p.business_id WHERE b.thredfi_business_id IS NOT NULL ORDER BY p.id"
+    )
+    return [
+        {"external_id": f"{prefix}{r[0]}", "company_name": r[1], "email": r[2], "business_id": r[3]}
+        for r in rows
+    ]
+
+
+def invoice_records(start: str, end: str) -> list[dict[str, Any]]:
+    rows = app_db().get_records(
+        "SELECT i.id, i.customer_id, i.number, i.issued_on, i.due_on, i.description, i.quantity,"
+        " i.unit_price_cents, b.thredfi_business_id FROM invoices i JOIN customers c ON c.id = i.customer_id"
+        " JOIN businesses b ON b.id = c.business_id WHERE i.issued_on >= ? AND i.issued_on < ? ORDER BY i.id",
+        parameters=(start, end),
+    )
+    return [
+        {"external_id": f"inv-{r[0]}", "business_id": r[8], "customer_external_id": f"cust-{r[1]}",
+         "invoice_number": r[2], "sent_at": r[3], "due_at": r[4],
+         "line_items": [{"description": r[5], "quantity": r[6], "unit_price_cents": r[7], "account_code": "4000"}]}
+        for r in rows
+    ]  # fmt: skip
+
+
+def payment_records(start: str, end: str) -> list[dict[str, Any]]:
+    rows = app_db().get_records(
+        "SELECT p.id, p.invoice_id, p.paid_on, p.amount_cents, b.thredfi_business_id FROM payments p"
+        " JOIN invoices i ON i.id = p.invoice_id JOIN customers c ON c.id = i.customer_id"
+        " JOIN businesses b ON b.id = c.business_id WHERE p.paid_on >= ? AND p.paid_on < ? ORDER BY p.id",
+        parameters=(start, end),
+    )
+    return [
+        {"external_id": f"pay-{r[0]}", "business_id": r[4], "amount_cents": r[3], "payment_date": r[2],
+         "allocations": [{"invoice_external_id": f"inv-{r[1]}", "amount_cents": r[3]}]}
+        for r in rows
+    ]  # fmt: skip
+
+
+def settled_invoices(payments: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The invoices these payments settle in full (by the payment's date): what a sensor can wait on."""
+    db = app_db()
+    settled = []
+    for rec in payments:
+        invoice_id = int(rec["allocations"][0]["invoice_external_id"].removeprefix("inv-"))
+        due, paid = db.get_first(
+            "SELECT i.quantity * i.unit_price_cents, (SELECT SUM(amount_cents) FROM payments p"
+            " WHERE p.invoice_id = i.id AND p.paid_on <= ?) FROM invoices i WHERE i.id = ?",
+            parameters=(rec["payment_date"], invoice_id),
+        )
+        if paid == due:
+            settled.append({"business_id": rec["business_id"], "external_id": f"inv-{invoice_id}"})
+    return settled
+
+
+def bill_records(start: str, end: str) -> list[dict[str, Any]]:
+    rows = app_db().get_records(
+        "SELECT bl.id, bl.vendor_id, bl.number, bl.billed_on, bl.due_on, bl.description, bl.amount_cents,"
+        " b.thredfi_business_id FROM bills bl JOIN vendors v ON v.id = bl.vendor_id"
+        " JOIN businesses b ON b.id = v.business_id WHERE bl.billed_on >= ? AND bl.billed_on < ? ORDER BY bl.id",
+        parameters=(start, end),
+    )
+    return [
+        {"external_id": f"bill-{r[0]}", "business_id": r[7], "vendor_external_id": f"vend-{r[1]}",
+         "bill_number": r[2], "bill_date": r[3], "due_at": r[4],
+         "line_items": [{"description": r[5], "unit_price_cents": r[6], "account_code": "5000"}]}
+        for r in rows
+    ]  # fmt: skip
+
+
+def bill_payment_records(start: str, end: str) -> list[dict[str, Any]]:
+    rows = app_db().get_records(
+        "SELECT bp.id, bp.bill_id, bp.paid_on, bp.amount_cents, bl.vendor_id, b.thredfi_business_id"
+        " FROM bill_payments bp JOIN bills bl ON bl.id = bp.bill_id JOIN vendors v ON v.id = bl.vendor_id"
+        " JOIN businesses b ON b.id = v.business_id WHERE bp.paid_on >= ? AND bp.paid_on < ? ORDER BY bp.id",
+        parameters=(start, end),
+    )
+    return [
+        {"external_id": f"bpay-{r[0]}", "business_id": r[5], "vendor_external_id": f"vend-{r[4]}",
+         "amount_cents": r[3], "payment_date": r[2],
+         "allocations": [{"bill_external_id": f"bill-{r[1]}", "amount_cents": r[3]}]}
+        for r in rows
+    ]  # fmt: skip
+
+
+def onboarded_businesses() -> list[tuple[int, str]]:
+    """(source id, Thredfi id) of every business already onboarded."""
+    rows = app_db().get_records(
+        "SELECT id, thredfi_business_id FROM businesses WHERE thredfi_business_id IS NOT NULL ORDER BY id"
+    )
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def export_targets() -> list[dict[str, Any]]:
+    """One ledger export per onboarded business; ``{{ ds }}`` renders per run, so a rerun overwrites
+    its own file rather than appending. The root comes from ``THREDFI_EXAMPLE_EXPORT_ROOT``."""
+    root = os.environ.get("THREDFI_EXAMPLE_EXPORT_ROOT", "/tmp/thredfi-ledger")  # noqa: S108
+    return [
+        {"business_id": thredfi_id, "path": f"file://{root}/biz-{source_id}/{{{{ ds }}}}.jsonl"}
+        for source_id, thredfi_id in onboarded_businesses()
+    ]
+
+
+def store_trial_balance(
+    as_of: str, business_ids: list[str], charts: list[list[dict[str, Any]]]
+) -> dict[str, int]:
+    """Keep a trial balance per business (replacing that day's), and refuse one that does not balance:
+    a ledger whose debits and credits differ is not something to report on."""
+    source_ids = {thredfi_id: source_id for source_id, thredfi_id in onboarded_businesses()}
+    db = app_db()
+    totals: dict[str, int] = {}
+    for business_id, accounts in zip(business_ids, charts, strict=True):
+        debit = sum(int(a.get("debit_balance") or 0) for a in accounts)
+        credit = sum(int(a.get("credit_balance") or 0) for a in accounts)
+        if debit != credit:
+            raise ValueError(f"business {business_id}: debits {debit} != credits {credit}")
+        source_id = source_ids[business_id]
+        db.run("DELETE FROM trial_balance WHERE business_id = ? AND as_of = ?", parameters=(source_id, as_of))
+        db.insert_rows(
+            "trial_balance",
+            [(source_id, as_of, a["code"], a["name"], a.get("debit_balance") or 0, a.get("credit_balance") or 0)
+             for a in accounts],
+            target_fields=["business_id", "as_of", "account_code", "name", "debit_cents", "credit_cents"],
+        )  # fmt: skip
+        totals[f"biz-{source_id}"] = debit
+    return totals

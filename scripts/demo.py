@@ -2,10 +2,15 @@
 
 Run by ``make demo``. Everything lives under ``.demo/``; delete it to start over. Running the
 demo twice shows idempotency: the second run creates nothing in Thredfi.
+
+``make demo-ui`` (``--standalone``) sets up the same sandbox, source database and connections,
+then starts ``airflow standalone`` so the DAGs can be explored and triggered in the UI.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import datetime as dt
 import importlib
 import json
@@ -40,11 +45,11 @@ def migrate() -> None:
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
 
 
-def run_dag(module: str, day: dt.date) -> str:
+def run_dag(module: str, day: dt.date | None) -> str:
     dag = importlib.import_module(module).__dict__[module]()
-    logical = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    logical = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) if day else None
     state = str(dag.test(logical_date=logical).state)
-    print(f"  {module:<32} {day}  {state}", flush=True)
+    print(f"  {module:<32} {day or 'asset-triggered'}  {state}", flush=True)
     if state != "success":
         raise SystemExit(f"{module} for {day} ended {state}")
     return state
@@ -56,10 +61,11 @@ def report(app_db: Path, sandbox: object) -> None:
     client = ThredfiHook().get_conn()
     with sqlite3.connect(app_db) as db:
         print("\nWritten back to the source database:")
-        for table, column in (("businesses", "thredfi_business_id"), ("customers", "thredfi_customer_id"),
-                              ("invoices", "thredfi_invoice_id"), ("payments", "thredfi_payment_id")):  # fmt: skip
+        import thredfi_example_source
+
+        for table, (column, _prefix) in thredfi_example_source.WRITE_BACK.items():
             total, linked = db.execute(f"SELECT COUNT(*), COUNT({column}) FROM {table}").fetchone()
-            print(f"  {table:<11} {linked:>4} of {total:>4} rows carry their Thredfi id")
+            print(f"  {table:<13} {linked:>4} of {total:>4} rows carry their Thredfi id")
         print("\nReconciliation (synced interval only), source vs Thredfi, per business:")
         ok = True
         for biz_id, name, thredfi_id in db.execute(
@@ -75,25 +81,39 @@ def report(app_db: Path, sandbox: object) -> None:
                 " JOIN customers c ON c.id = i.customer_id WHERE c.business_id = ? AND p.thredfi_payment_id IS NOT NULL",
                 (biz_id,),
             ).fetchone()
-            invoices = list(client.list_records(thredfi_id, "invoices"))
-            payments = list(client.list_records(thredfi_id, "invoices/payments"))
-            inv_ids = [i["external_id"] for i in invoices]
-            pay_ids = [p["external_id"] for p in payments]
-            th_inv, th_pay = (
-                sum(i["total_amount_cents"] for i in invoices),
-                sum(p["total_amount_cents"] for p in payments),
-            )
-            once = len(inv_ids) == len(set(inv_ids)) and len(pay_ids) == len(set(pay_ids))
-            match = (src_inv_n, src_inv, src_pay_n, src_pay) == (
-                len(invoices),
-                th_inv,
-                len(payments),
-                th_pay,
-            ) and once
-            ok &= match
-            print(f"  {name}: invoices {src_inv_n} = {len(invoices)} ({src_inv / 100:,.2f} vs {th_inv / 100:,.2f}),"
-                  f" payments {src_pay_n} = {len(payments)} ({src_pay / 100:,.2f} vs {th_pay / 100:,.2f})"
-                  f"  {'OK' if match else 'MISMATCH'}")  # fmt: skip
+            src_bill_n, src_bill = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(bl.amount_cents), 0) FROM bills bl JOIN vendors v ON v.id = bl.vendor_id"
+                " WHERE v.business_id = ? AND bl.thredfi_bill_id IS NOT NULL",
+                (biz_id,),
+            ).fetchone()
+            src_bpay_n, src_bpay = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(bp.amount_cents), 0) FROM bill_payments bp JOIN bills bl ON bl.id = bp.bill_id"
+                " JOIN vendors v ON v.id = bl.vendor_id WHERE v.business_id = ? AND bp.thredfi_bill_payment_id IS NOT NULL",
+                (biz_id,),
+            ).fetchone()
+            lines = [
+                ("invoices", (src_inv_n, src_inv), _thredfi_totals(client, thredfi_id, "invoices")),
+                ("payments", (src_pay_n, src_pay), _thredfi_totals(client, thredfi_id, "invoices/payments")),
+                ("bills", (src_bill_n, src_bill), _thredfi_totals(client, thredfi_id, "bills")),
+                (
+                    "bill payments",
+                    (src_bpay_n, src_bpay),
+                    _thredfi_totals(client, thredfi_id, "bills/payments"),
+                ),
+            ]
+            print(f"  {name}:")
+            for label, source, (thredfi, unique) in lines:
+                match = source == thredfi and unique
+                ok &= match
+                print(f"    {label:<14} {source[0]:>3} = {thredfi[0]:<3} ({source[1] / 100:>10,.2f} vs"
+                      f" {thredfi[1] / 100:>10,.2f})  {'OK' if match else 'MISMATCH'}")  # fmt: skip
+        balanced = db.execute(
+            "SELECT COUNT(DISTINCT business_id), COALESCE(SUM(debit_cents), 0), COALESCE(SUM(credit_cents), 0)"
+            " FROM trial_balance WHERE as_of = (SELECT MAX(as_of) FROM trial_balance)"
+        ).fetchone()
+        print(f"\nTrial balance (from the ledger Asset's downstream DAG): {balanced[0]} businesses,"
+              f" debits {balanced[1] / 100:,.2f} = credits {balanced[2] / 100:,.2f}")  # fmt: skip
+        ok &= balanced[0] > 0 and balanced[1] == balanced[2]
     exports = sorted((DEMO / "ledger").rglob("*.jsonl"))
     rows = sum(len(p.read_text().splitlines()) for p in exports)
     print(f"\nLedger export: {len(exports)} files, {rows} journal lines under {DEMO / 'ledger'}")
@@ -101,12 +121,42 @@ def report(app_db: Path, sandbox: object) -> None:
     print(
         f"Thredfi sandbox saw {stats['requests']} API requests, {stats['partner_token'] + stats['business_token']} token requests"
     )
-    print("\nRESULT:", "every source invoice and payment is in Thredfi exactly once" if ok else "MISMATCH")
+    print(
+        "\nRESULT:",
+        "every source invoice, payment, bill and bill payment is in Thredfi exactly once"
+        if ok
+        else "MISMATCH",
+    )
     if not ok:
         raise SystemExit(1)
 
 
+def _thredfi_totals(client: object, business_id: str, resource: str) -> tuple[tuple[int, int], bool]:
+    """(count, total cents) of a resource in Thredfi, and whether every external_id appears once."""
+    records = list(client.list_records(business_id, resource))  # type: ignore[attr-defined]
+    ids = [r["external_id"] for r in records]
+    total = sum(int(r.get("total_amount_cents") or r.get("amount_cents") or 0) for r in records)
+    return (len(records), total), len(ids) == len(set(ids))
+
+
+def standalone(app_db: Path, sandbox: object) -> None:
+    """Hand the prepared setup to ``airflow standalone`` (api-server, scheduler, triggerer)."""
+    import thredfi_example_source
+
+    thredfi_example_source.seed(str(app_db))
+    os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
+    os.environ.setdefault("AIRFLOW__API__PORT", "8080")
+    print("Starting airflow standalone; the admin password is printed below and kept in")
+    print(f"{DEMO / 'airflow'}/simple_auth_manager_passwords.json.generated. Ctrl-C stops everything.")
+    airflow = Path(sys.executable).with_name("airflow")
+    with contextlib.suppress(KeyboardInterrupt):
+        subprocess.run([str(airflow), "standalone"], check=False)
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--standalone", action="store_true", help="open the same setup in airflow standalone")
+    args = parser.parse_args()
     app_db = configure_environment()
     print(f"Airflow home: {os.environ['AIRFLOW_HOME']} (SQLite); migrating ...", flush=True)
     migrate()
@@ -119,6 +169,9 @@ def main() -> None:
     ) as sandbox:
         os.environ["AIRFLOW_CONN_THREDFI_DEFAULT"] = sandbox.connection_uri()
         print(f"Thredfi sandbox on {sandbox.base_url} (state in {db_path})")
+        if args.standalone:
+            standalone(app_db, sandbox)
+            return
         import thredfi_example_source
 
         thredfi_example_source.seed(str(app_db))
@@ -131,12 +184,16 @@ def main() -> None:
             for module in (
                 "example_thredfi_invoice_sync",
                 "example_thredfi_payments",
+                "example_thredfi_bills",
                 "example_thredfi_ledger_export",
             ):
                 run_dag(module, day)
+        print("The ledger Asset changed; its downstream DAG snapshots the trial balance:")
+        run_dag("example_thredfi_trial_balance", None)
         print("Re-running the first day (idempotency check):")
         run_dag("example_thredfi_invoice_sync", first + dt.timedelta(days=1))
         run_dag("example_thredfi_payments", first + dt.timedelta(days=1))
+        run_dag("example_thredfi_bills", first + dt.timedelta(days=1))
         report(app_db, sandbox)
 
 

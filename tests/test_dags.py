@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 DAGS = Path(__file__).resolve().parent.parent / "dags"
-DAG_IDS = ["example_thredfi_onboarding", "example_thredfi_invoice_sync", "example_thredfi_payments",
-           "example_thredfi_ledger_export"]  # fmt: skip
+DAILY_DAG_IDS = ["example_thredfi_invoice_sync", "example_thredfi_payments", "example_thredfi_bills",
+                 "example_thredfi_ledger_export"]  # fmt: skip
+DAG_IDS = ["example_thredfi_onboarding", *DAILY_DAG_IDS, "example_thredfi_trial_balance",
+           "example_thredfi_end_to_end"]  # fmt: skip
 
 
 def test_every_dag_file_parses_without_network_or_database(monkeypatch):
@@ -52,49 +54,108 @@ def airflow_db():
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, timeout=300)
 
 
-def _run(dag_id: str, day: dt.date) -> str:
+def _run(dag_id: str, day: dt.date | None) -> str:
     sys.path.insert(0, str(DAGS))
     module = importlib.import_module(dag_id)
     dag = getattr(module, dag_id)()
-    return str(dag.test(logical_date=dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)).state)
+    logical = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) if day else None
+    return str(dag.test(logical_date=logical).state)
 
 
-def test_dags_end_to_end_twice_change_nothing_the_second_time(
-    airflow_db, thredfi_sandbox, thredfi_conn_id, tmp_path, monkeypatch
-):
+@pytest.fixture
+def app_db(tmp_path, monkeypatch):
     sys.path.insert(0, str(DAGS))
     import thredfi_example_source
 
-    app_db = tmp_path / "app.db"
-    thredfi_example_source.seed(str(app_db))
+    path = tmp_path / "app.db"
+    thredfi_example_source.seed(str(path))
     monkeypatch.setenv(
-        "AIRFLOW_CONN_THREDFI_EXAMPLE_APP", json.dumps({"conn_type": "sqlite", "host": str(app_db)})
+        "AIRFLOW_CONN_THREDFI_EXAMPLE_APP", json.dumps({"conn_type": "sqlite", "host": str(path)})
     )
     monkeypatch.setenv("THREDFI_EXAMPLE_EXPORT_ROOT", str(tmp_path / "ledger"))
+    return path
+
+
+def _snapshot(app_db: Path, sandbox) -> dict[str, object]:
+    """Everything a rerun could change: the ids written back and every record in Thredfi."""
+    with sqlite3.connect(app_db) as db:
+        source = {
+            table: db.execute(f"SELECT COUNT(*), COUNT({column}) FROM {table}").fetchone()  # noqa: S608
+            for table, column in (("invoices", "thredfi_invoice_id"), ("payments", "thredfi_payment_id"),
+                                  ("vendors", "thredfi_vendor_id"), ("bills", "thredfi_bill_id"),
+                                  ("bill_payments", "thredfi_bill_payment_id"))
+        }  # fmt: skip
+        trial_balance = db.execute(
+            "SELECT COUNT(*), SUM(debit_cents), SUM(credit_cents) FROM trial_balance"
+        ).fetchone()
+    thredfi = {
+        kind: sorted(r["external_id"] or r["id"] for r in sandbox.records(kind))
+        for kind in ("customers", "vendors", "invoices", "payments", "bills", "bill_payments")
+    }
+    return {"source": source, "thredfi": thredfi, "entries": len(sandbox.records("journal_entries")),
+            "trial_balance": trial_balance}  # fmt: skip
+
+
+def _assert_exactly_once(snap: dict[str, object]) -> None:
+    for kind, ids in snap["thredfi"].items():  # type: ignore[attr-defined]
+        assert len(ids) == len(set(ids)), f"duplicate {kind} in Thredfi"
+    for table, (_total, linked) in snap["source"].items():  # type: ignore[attr-defined]
+        assert linked == len(snap["thredfi"][table]) > 0, table  # type: ignore[index]
+
+
+def test_dags_end_to_end_twice_change_nothing_the_second_time(
+    airflow_db, thredfi_sandbox, thredfi_conn_id, app_db, tmp_path
+):
+    import thredfi_example_source
+
     first = thredfi_example_source.FIRST_DAY
     days = [first + dt.timedelta(days=n) for n in (1, 2, 3, 4)]
 
     def run_all() -> dict[str, object]:
         assert _run("example_thredfi_onboarding", first) == "success"
         for day in days:
-            for dag_id in DAG_IDS[1:]:
+            for dag_id in DAILY_DAG_IDS:
                 assert _run(dag_id, day) == "success", (dag_id, day)
-        with sqlite3.connect(app_db) as db:
-            source = db.execute(
-                "SELECT (SELECT COUNT(thredfi_invoice_id) FROM invoices), (SELECT COUNT(thredfi_payment_id) FROM payments)"
-            ).fetchone()
-        return {
-            "source": source,
-            "invoices": sorted(i["external_id"] for i in thredfi_sandbox.records("invoices")),
-            "payments": sorted(p["external_id"] for p in thredfi_sandbox.records("payments")),
-            "entries": len(thredfi_sandbox.records("journal_entries")),
-        }
+        assert _run("example_thredfi_trial_balance", None) == "success"
+        return _snapshot(app_db, thredfi_sandbox)
 
     once = run_all()
-    assert once["source"][0] == len(once["invoices"]) > 0
-    assert once["source"][1] == len(once["payments"]) > 0
-    assert len(set(once["invoices"])) == len(once["invoices"])
+    _assert_exactly_once(once)
     exported = sorted((tmp_path / "ledger").rglob("*.jsonl"))
     assert len(exported) == 2 * len(days)
+    count, debits, credits = once["trial_balance"]  # type: ignore[misc]
+    assert count > 0
+    assert debits == credits > 0
     twice = run_all()
-    assert twice == once
+    assert twice["thredfi"] == once["thredfi"]
+    assert twice["source"] == once["source"]
+    assert twice["entries"] == once["entries"]
+
+
+def test_end_to_end_dag_publishes_assets_and_is_idempotent(
+    airflow_db, thredfi_sandbox, thredfi_conn_id, app_db, tmp_path
+):
+    import thredfi_example_source
+
+    days = [thredfi_example_source.FIRST_DAY + dt.timedelta(days=n) for n in (1, 2, 3, 4)]
+    for day in days:
+        assert _run("example_thredfi_end_to_end", day) == "success", day
+    once = _snapshot(app_db, thredfi_sandbox)
+    _assert_exactly_once(once)
+    assert len(sorted((tmp_path / "ledger").rglob("*.jsonl"))) == 2 * len(days)
+    for day in days:  # the same intervals again, as a backfill rerun would
+        assert _run("example_thredfi_end_to_end", day) == "success", day
+    assert _snapshot(app_db, thredfi_sandbox) == once
+
+
+def test_every_stage_of_the_end_to_end_dag_publishes_an_asset():
+    sys.path.insert(0, str(DAGS))
+    import example_thredfi_end_to_end
+    import example_thredfi_trial_balance
+
+    dag = example_thredfi_end_to_end.example_thredfi_end_to_end()
+    published = {str(o.uri) for t in dag.tasks for o in getattr(t, "outlets", [])}
+    assert published == {"thredfi://example/onboarded", "thredfi://example/invoices", "thredfi://example/payments",
+                         "thredfi://example/bills", "thredfi://example/ledger"}  # fmt: skip
+    downstream = example_thredfi_trial_balance.example_thredfi_trial_balance()
+    assert "thredfi://example/ledger" in str(downstream.timetable.asset_condition)

@@ -1,0 +1,54 @@
+"""Daily payables sync: the bills dated in the run's interval, then the payments made to vendors.
+
+Bills reference vendors and bill payments reference bills by your own ids (``vendor_external_id``,
+``bill_external_id``); the operators resolve them against Thredfi before sending, so a payment
+for a bill that never synced fails with a message naming the payment and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
+from thredfi_example_source import BILLS_URI, bill_payment_records, bill_records, interval_bounds, store_ids
+
+from thredfi_provider.operators.bills import ThredfiRecordBillPaymentsOperator, ThredfiSyncBillsOperator
+
+BILLS = Asset(BILLS_URI)
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    catchup=False,
+    tags=["thredfi", "example"],
+)
+def example_thredfi_bills() -> None:
+    @task
+    def select_bills(**context: Any) -> list[dict[str, Any]]:
+        return bill_records(*interval_bounds(context))
+
+    @task
+    def select_bill_payments(**context: Any) -> list[dict[str, Any]]:
+        return bill_payment_records(*interval_bounds(context))
+
+    bills = ThredfiSyncBillsOperator(task_id="sync_bills", records=select_bills())
+
+    @task
+    def store_bill_ids(summary: dict[str, Any]) -> int:
+        return store_ids("bills", summary["ids"])
+
+    stored = store_bill_ids(bills.output)
+    payments_in = select_bill_payments()
+    stored >> payments_in  # a payment may settle a bill synced by this very run
+    paid = ThredfiRecordBillPaymentsOperator(task_id="record_bill_payments", records=payments_in)
+
+    @task(outlets=[BILLS])
+    def store_bill_payment_ids(summary: dict[str, Any]) -> int:
+        return store_ids("bill_payments", summary["ids"])
+
+    store_bill_payment_ids(paid.output)
+
+
+example_thredfi_bills()

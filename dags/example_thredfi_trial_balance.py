@@ -1,0 +1,51 @@
+"""Downstream of the ledger: whenever a ledger export lands, snapshot each business's trial balance.
+
+Scheduled on the ledger Asset, not on a clock, so it runs exactly when Thredfi has new entries.
+It reads the chart of accounts (with balances) through the generic ``ThredfiOperator``, the way
+to reach any endpoint the named operators do not cover, and stores it in the source database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import Asset, dag, task
+from thredfi_example_source import LEDGER_URI, onboarded_businesses, store_trial_balance
+
+from thredfi_provider.operators.generic import ThredfiOperator
+
+
+@dag(
+    schedule=[Asset(LEDGER_URI)],
+    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    catchup=False,
+    tags=["thredfi", "example"],
+)
+def example_thredfi_trial_balance() -> None:
+    @task
+    def accounts_calls() -> list[dict[str, Any]]:
+        return [
+            {"business_id": thredfi_id, "path": f"businesses/{thredfi_id}/general-ledger/chart-of-accounts/"}
+            for _, thredfi_id in onboarded_businesses()
+        ]
+
+    calls = accounts_calls()
+    charts = ThredfiOperator.partial(task_id="chart_of_accounts", method="GET", paginate=True).expand_kwargs(
+        calls
+    )
+
+    @task(multiple_outputs=False)
+    def store(
+        calls: list[dict[str, Any]], charts: list[list[dict[str, Any]]], **context: Any
+    ) -> dict[str, int]:
+        as_of = context["dag_run"].run_after.date().isoformat()
+        # Index by the known count: iterating the lazy mapped-XCom sequence probes past its end.
+        return store_trial_balance(
+            as_of, [c["business_id"] for c in calls], [charts[i] for i in range(len(calls))]
+        )
+
+    store(calls, charts.output)
+
+
+example_thredfi_trial_balance()
