@@ -23,6 +23,7 @@ class FaultConfig:
     """Probabilities are per request, drawn from one seeded RNG in arrival order."""
 
     error_rate: float = 0.0  # answer 500/502/503 without running the handler
+    error_status: int = 0  # 0: a mix of 500/502/503; otherwise always this status (e.g. 503)
     rate_limit_rate: float = 0.0  # answer 429 with Retry-After
     retry_after: float = 1.0
     reset_rate: float = 0.0  # abort the TCP connection before the handler runs

@@ -63,7 +63,8 @@ class FaultController:
         for kind, rate in edges:
             threshold += rate
             if u < threshold:
-                status = {"error": (500, 502, 503)[int(pick * 3)], "rate_limit": 429}.get(kind, 0)
+                error_status = cfg.error_status or (500, 502, 503)[int(pick * 3)]
+                status = {"error": error_status, "rate_limit": 429}.get(kind, 0)
                 return Plan(kind, status, delay, retry_after=cfg.retry_after)
         return Plan("ok", delay=delay)
 

@@ -112,7 +112,7 @@ def post(
     total_credit = sum(line["credit_amount"] for line in rendered)
     if total_debit != total_credit:  # pragma: no cover - a sandbox bug, never user input
         raise AssertionError(f"unbalanced entry {total_debit} != {total_credit}")
-    sequence = len(state.store.all("journal_entries", business["id"])) + 1
+    sequence = state.store.count_owned("journal_entries", business["id"]) + 1
     year, month = int(entry_date[:4]), int(entry_date[5:7])
     now = now_iso()
     entry = {

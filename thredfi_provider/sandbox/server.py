@@ -17,10 +17,12 @@ from thredfi_provider.sandbox.state import SandboxState
 
 
 class SandboxServer:
-    """A running sandbox. Use as a context manager::
+    """A running sandbox on a loopback port; as a context manager it stops on exit.
 
-    with SandboxServer() as sandbox:
-        client = ThredfiClient(ClientSettings(sandbox.base_url, sandbox.partner_id, sandbox.api_key))
+    Example::
+
+        with SandboxServer() as sandbox:
+            client = ThredfiClient(ClientSettings(sandbox.base_url, sandbox.partner_id, sandbox.api_key))
     """
 
     def __init__(
@@ -121,6 +123,14 @@ class SandboxServer:
 
     def expire_tokens(self) -> None:
         self.state.tokens.expire_all()
+
+    def revoke_tokens(self, business_id: str) -> int:
+        return self.state.tokens.revoke(business_id)
+
+    @property
+    def issued_tokens(self) -> list[str]:
+        """Every token this sandbox minted (newest 100,000): what a leak search looks for."""
+        return list(self.state.tokens.issued)
 
     def counter(self, name: str) -> int:
         return int(self.state.counters[name])

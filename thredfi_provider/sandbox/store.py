@@ -101,6 +101,10 @@ class Store:
             self._query_cache[cache_key] = cached
         return cached
 
+    def count_owned(self, kind: str, owner: str) -> int:
+        """How many records of a kind one owner has, without copying them (ledger sequence numbers)."""
+        return len(self._by_business.get((kind, owner), []))
+
     def count(self, kind: str) -> int:
         return len(self._tables.get(kind, {}))
 

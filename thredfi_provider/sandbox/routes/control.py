@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from thredfi_provider.sandbox import ledger
 from thredfi_provider.sandbox.errors import ApiError
 from thredfi_provider.sandbox.state import state_of
 
@@ -51,3 +52,29 @@ async def expire_tokens(request: Request) -> dict[str, Any]:
     state = state_of(request)
     state.tokens.expire_all()
     return {"generation": state.tokens.generation}
+
+
+@router.post("/seed/journal-entries")
+async def seed_journal_entries(request: Request) -> dict[str, Any]:
+    """Post many balanced entries straight into a business's ledger, for export and memory tests
+    that need 100,000 lines without 50,000 API calls. Each entry is expense/bank pairs."""
+    state = state_of(request)
+    body = await request.json()
+    business = state.store.get("businesses", str(body.get("business_id")))
+    if business is None:
+        raise ApiError(404, "business_not_found", "Business not found.")
+    entries, pairs = int(body.get("entries", 1)), max(1, int(body.get("lines_per_entry", 2)) // 2)
+    entry_date = str(body.get("entry_date", "2024-03-01"))
+    for n in range(entries):
+        lines = [
+            (code, amount, 0, "Seeded expense")
+            for code, amount in (
+                (("6000", "6100", "6200")[k % 3], 100 + (n * 7 + k) % 900) for k in range(pairs)
+            )
+        ]
+        lines += [(ledger.BANK, 0, debit, "Seeded payment") for _code, debit, _credit, _text in list(lines)]
+        ledger.post(
+            state, business, entry_date=entry_date, description=f"Seeded entry {n}",
+            source_type="manual", source_reference=f"seed-{n}", lines=lines,
+        )  # fmt: skip
+    return {"entries": entries, "lines": entries * pairs * 2}
