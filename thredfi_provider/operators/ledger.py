@@ -90,9 +90,13 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
                     self.business_id, date_from=date_from, date_to=date_to
                 ):
                     entries += 1
-                    for row in journal_rows(client, self.business_id, entry):
-                        out.write(json.dumps(row, separators=(",", ":")) + "\n")
-                        rows += 1
+                    # One write per entry: file-like objects of remote stores pay per call.
+                    lines = [
+                        json.dumps(row, separators=(",", ":"))
+                        for row in journal_rows(client, self.business_id, entry)
+                    ]
+                    out.write("".join(line + "\n" for line in lines))
+                    rows += len(lines)
             for report in self.reports:
                 params = (
                     {"start_date": date_from, "end_date": date_to}
