@@ -145,7 +145,10 @@ def standalone(app_db: Path, sandbox: object) -> None:
 
     thredfi_example_source.seed(str(app_db))
     os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
-    os.environ.setdefault("AIRFLOW__API__PORT", "8080")
+    port = os.environ.setdefault("AIRFLOW__API__PORT", "8080")
+    os.environ.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://localhost:{port}/execution/")
+    # standalone starts its components as `airflow ...` from PATH
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     print("Starting airflow standalone; the admin password is printed below and kept in")
     print(f"{DEMO / 'airflow'}/simple_auth_manager_passwords.json.generated. Ctrl-C stops everything.")
     airflow = Path(sys.executable).with_name("airflow")
