@@ -1,0 +1,98 @@
+"""Import cost: what importing each operator module adds on top of ``import airflow.sdk``.
+
+A DAG file pays its imports on every parse, and the DAG processor parses every file every few
+minutes, so the provider's modules must be cheap once ``airflow.sdk`` (which any DAG imports)
+is loaded. Each module is timed in a fresh process that holds exactly ``airflow.sdk``: one
+interpreter imports it (which takes seconds here), then forks one child per module, and the
+child times its single import. Repeated in several interpreters; the median is reported.
+Target: under 50 ms.
+
+    python benchmarks/bench_import_cost.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+
+from harness import key_figures, table
+
+MODULES = [
+    "thredfi_provider.operators.businesses",
+    "thredfi_provider.operators.parties",
+    "thredfi_provider.operators.invoices",
+    "thredfi_provider.operators.payments",
+    "thredfi_provider.operators.bills",
+    "thredfi_provider.operators.ledger",
+    "thredfi_provider.operators.generic",
+    "thredfi_provider.sensors.resource",
+    "thredfi_provider.triggers.resource",
+    "thredfi_provider.hooks.thredfi",
+]
+TARGET_MS = 50.0
+
+PROBE = """
+import json, os, sys, time
+t0 = time.perf_counter()
+import airflow.sdk
+sdk_ms = (time.perf_counter() - t0) * 1000
+results = {}
+for module in sys.argv[1:]:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a fresh process holding exactly what airflow.sdk loaded
+        os.close(read)
+        start = time.perf_counter()
+        __import__(module)
+        took = (time.perf_counter() - start) * 1000
+        heavy = [m for m in ("fastapi", "uvicorn", "requests", "thredfi_provider.sandbox.app",
+                             "thredfi_provider.client.models") if m in sys.modules]
+        os.write(write, json.dumps([took, heavy]).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        results[module] = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+print(json.dumps({"sdk_ms": sdk_ms, "modules": results}))
+"""
+
+
+def sample() -> dict:
+    out = (
+        subprocess.run([sys.executable, "-c", PROBE, *MODULES], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    result: dict = json.loads(out)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    samples = [sample() for _ in range(args.repeat)]
+    sdk_times = [s["sdk_ms"] for s in samples]
+    rows = []
+    worst = 0.0
+    for module in MODULES:
+        extra = statistics.median(s["modules"][module][0] for s in samples)
+        worst = max(worst, extra)
+        pulled = ",".join(samples[0]["modules"][module][1]) or "-"
+        rows.append([module, extra, "yes" if extra < TARGET_MS else "NO", pulled])
+    table(
+        f"Import cost on top of airflow.sdk (median of {args.repeat} interpreters, a forked child per module, ms)",
+        ["module", "extra ms", f"< {TARGET_MS:.0f} ms", "heavy modules loaded after it"],
+        rows,
+    )
+    print(f"\n  import airflow.sdk alone: median {statistics.median(sdk_times):.0f} ms")
+    key_figures(
+        "import_cost", worst_module_ms=worst, airflow_sdk_ms=statistics.median(sdk_times), target_ms=TARGET_MS
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""``make bench``: every benchmark in turn, then their key figures and the total time.
+
+Each benchmark runs alone in its own process (and starts its own sandbox); a failing one stops
+the run with its exit code. Airflow's own log chatter goes to ``.bench.stderr``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = [
+    "bench_sync_throughput",
+    "bench_faults",
+    "bench_pagination_memory",
+    "bench_import_cost",
+    "bench_triggers",
+]
+BUDGET_SECONDS = 300
+
+
+def main() -> None:
+    figures: list[str] = []
+    started = time.perf_counter()
+    with (HERE.parent / ".bench.stderr").open("w") as stderr:
+        for name in BENCHMARKS:
+            print(f"== {name}", flush=True)
+            t0 = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, str(HERE / f"{name}.py")], cwd=HERE, stdout=subprocess.PIPE,
+                                    stderr=stderr, text=True)  # fmt: skip
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                print(line, end="", flush=True)
+                if line.startswith("KEY FIGURES"):
+                    figures.append(line.rstrip())
+            if proc.wait():
+                raise SystemExit(f"{name} failed with exit code {proc.returncode}; see .bench.stderr")
+            print(f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
+    total = time.perf_counter() - started
+    print("\n== key figures")
+    print("\n".join(figures))
+    print(f"KEY FIGURES bench: total_seconds={total:.0f}, budget_seconds={BUDGET_SECONDS}, "
+          f"within_budget={total <= BUDGET_SECONDS}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
