@@ -1,0 +1,80 @@
+"""Helpers for the reliability suite: a sandbox connection with fast backoff, task retries, state."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_client, onboard
+from tests.operators.conftest import run
+
+# Fast backoff so a 20%-fault run of 1,000 records takes seconds; the policy itself is unchanged.
+FAST = "&backoff_initial=0.01&backoff_max=0.1&max_retries=8&max_retry_seconds=60"
+
+
+@pytest.fixture
+def fast_conn(monkeypatch):
+    """Point ``thredfi_default`` at a sandbox with fast backoff: ``fast_conn(sandbox)``."""
+
+    def point(sandbox) -> str:
+        monkeypatch.setenv("AIRFLOW_CONN_THREDFI_DEFAULT", sandbox.connection_uri() + FAST)
+        return "thredfi_default"
+
+    return point
+
+
+def run_with_task_retries(make_operator: Callable[[], Any], retries: int = 3) -> tuple[Any, int]:
+    """Execute like Airflow with ``retries``: a retryable failure reruns the whole task."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    for attempt in range(1, retries + 2):
+        try:
+            result, _ti = run(make_operator())
+            return result, attempt
+        except AirflowFailException:
+            raise
+        except Exception:
+            if attempt > retries:
+                raise
+    raise AssertionError("unreachable")
+
+
+def business_with_customers(sandbox, external_id: str = "acme", customers: int = 1) -> str:
+    client = make_client(sandbox)
+    business_id = onboard(client, external_id)
+    for n in range(1, customers + 1):
+        client.create_customer(business_id, {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
+    return business_id
+
+
+def invoice_records(n: int, prefix: str = "inv") -> list[dict[str, Any]]:
+    return [
+        {"external_id": f"{prefix}-{i}", "customer_external_id": "cust-1", "invoice_number": f"N-{i}",
+         "sent_at": "2024-03-01", "due_at": "2024-03-31",
+         "line_items": [{"description": "Work", "quantity": 1, "unit_price_cents": 1000 + i, "account_code": "4000"}]}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def payment_records(n: int, prefix: str = "inv") -> list[dict[str, Any]]:
+    return [
+        {"external_id": f"pay-{i}", "amount_cents": 1000 + i, "payment_date": "2024-03-05",
+         "allocations": [{"invoice_external_id": f"{prefix}-{i}", "amount_cents": 1000 + i}]}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def ledger_state(sandbox, business_id: str) -> dict[str, Any]:
+    """What "exact" means: each external id once, every payment applied once, one entry per document."""
+    invoices = sandbox.records("invoices", business_id)
+    payments = sandbox.records("payments", business_id)
+    return {
+        "invoices": Counter(i["external_id"] for i in invoices),
+        "payments": Counter(p["external_id"] for p in payments),
+        "paid": sorted(i["external_id"] for i in invoices if i["status"] == "paid"),
+        "outstanding_cents": sum(i.get("outstanding_amount_cents", 0) for i in invoices),
+        "journal_entries": len(sandbox.records("journal_entries", business_id)),
+    }
