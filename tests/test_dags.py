@@ -80,7 +80,7 @@ def _snapshot(app_db: Path, sandbox) -> dict[str, object]:
     """Everything a rerun could change: the ids written back and every record in Thredfi."""
     with sqlite3.connect(app_db) as db:
         source = {
-            table: db.execute(f"SELECT COUNT(*), COUNT({column}) FROM {table}").fetchone()  # noqa: S608
+            table: db.execute(f"SELECT COUNT(*), COUNT({column}) FROM {table}").fetchone()
             for table, column in (("invoices", "thredfi_invoice_id"), ("payments", "thredfi_payment_id"),
                                   ("vendors", "thredfi_vendor_id"), ("bills", "thredfi_bill_id"),
                                   ("bill_payments", "thredfi_bill_payment_id"))
