@@ -20,18 +20,21 @@ import sys
 
 from harness import key_figures, table
 
-MODULES = [
-    "thredfi_provider.operators.businesses",
-    "thredfi_provider.operators.parties",
-    "thredfi_provider.operators.invoices",
-    "thredfi_provider.operators.payments",
-    "thredfi_provider.operators.bills",
-    "thredfi_provider.operators.ledger",
-    "thredfi_provider.operators.generic",
-    "thredfi_provider.sensors.resource",
-    "thredfi_provider.triggers.resource",
-    "thredfi_provider.hooks.thredfi",
-]
+
+def provider_modules() -> list[str]:
+    """Every module the provider registers with Airflow: what DAG files and Airflow import."""
+    from thredfi_provider.get_provider_info import get_provider_info
+
+    info = get_provider_info()
+    return [
+        m
+        for kind in ("operators", "sensors", "triggers", "hooks")
+        for entry in info[kind]
+        for m in entry["python-modules"]
+    ]
+
+
+MODULES = provider_modules()
 TARGET_MS = 50.0
 
 PROBE = """

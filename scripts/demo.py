@@ -55,6 +55,24 @@ def run_dag(module: str, day: dt.date | None) -> str:
     return state
 
 
+# What each business should hold in Thredfi: (label, Thredfi resource, source count and cents of
+# the rows that were synced, i.e. carry their Thredfi id).
+RECONCILE = [
+    ("invoices", "invoices",
+     "SELECT COUNT(*), COALESCE(SUM(i.quantity * i.unit_price_cents), 0) FROM invoices i"
+     " JOIN customers c ON c.id = i.customer_id WHERE c.business_id = ? AND i.thredfi_invoice_id IS NOT NULL"),
+    ("payments", "invoices/payments",
+     "SELECT COUNT(*), COALESCE(SUM(p.amount_cents), 0) FROM payments p JOIN invoices i ON i.id = p.invoice_id"
+     " JOIN customers c ON c.id = i.customer_id WHERE c.business_id = ? AND p.thredfi_payment_id IS NOT NULL"),
+    ("bills", "bills",
+     "SELECT COUNT(*), COALESCE(SUM(bl.amount_cents), 0) FROM bills bl JOIN vendors v ON v.id = bl.vendor_id"
+     " WHERE v.business_id = ? AND bl.thredfi_bill_id IS NOT NULL"),
+    ("bill payments", "bills/payments",
+     "SELECT COUNT(*), COALESCE(SUM(bp.amount_cents), 0) FROM bill_payments bp JOIN bills bl ON bl.id = bp.bill_id"
+     " JOIN vendors v ON v.id = bl.vendor_id WHERE v.business_id = ? AND bp.thredfi_bill_payment_id IS NOT NULL"),
+]  # fmt: skip
+
+
 def report(app_db: Path, sandbox: object) -> None:
     from thredfi_provider.hooks.thredfi import ThredfiHook
 
@@ -71,35 +89,9 @@ def report(app_db: Path, sandbox: object) -> None:
         for biz_id, name, thredfi_id in db.execute(
             "SELECT id, name, thredfi_business_id FROM businesses ORDER BY id"
         ):
-            src_inv_n, src_inv = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(i.quantity * i.unit_price_cents), 0) FROM invoices i"
-                " JOIN customers c ON c.id = i.customer_id WHERE c.business_id = ? AND i.thredfi_invoice_id IS NOT NULL",
-                (biz_id,),
-            ).fetchone()
-            src_pay_n, src_pay = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(p.amount_cents), 0) FROM payments p JOIN invoices i ON i.id = p.invoice_id"
-                " JOIN customers c ON c.id = i.customer_id WHERE c.business_id = ? AND p.thredfi_payment_id IS NOT NULL",
-                (biz_id,),
-            ).fetchone()
-            src_bill_n, src_bill = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(bl.amount_cents), 0) FROM bills bl JOIN vendors v ON v.id = bl.vendor_id"
-                " WHERE v.business_id = ? AND bl.thredfi_bill_id IS NOT NULL",
-                (biz_id,),
-            ).fetchone()
-            src_bpay_n, src_bpay = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(bp.amount_cents), 0) FROM bill_payments bp JOIN bills bl ON bl.id = bp.bill_id"
-                " JOIN vendors v ON v.id = bl.vendor_id WHERE v.business_id = ? AND bp.thredfi_bill_payment_id IS NOT NULL",
-                (biz_id,),
-            ).fetchone()
             lines = [
-                ("invoices", (src_inv_n, src_inv), _thredfi_totals(client, thredfi_id, "invoices")),
-                ("payments", (src_pay_n, src_pay), _thredfi_totals(client, thredfi_id, "invoices/payments")),
-                ("bills", (src_bill_n, src_bill), _thredfi_totals(client, thredfi_id, "bills")),
-                (
-                    "bill payments",
-                    (src_bpay_n, src_bpay),
-                    _thredfi_totals(client, thredfi_id, "bills/payments"),
-                ),
+                (label, db.execute(sql, (biz_id,)).fetchone(), _thredfi_totals(client, thredfi_id, resource))
+                for label, resource, sql in RECONCILE
             ]
             print(f"  {name}:")
             for label, source, (thredfi, unique) in lines:

@@ -6,9 +6,12 @@ The sandbox fixtures themselves (``thredfi_sandbox``, ``thredfi_sandbox_factory`
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +74,21 @@ def seeded(thredfi_sandbox, thredfi_conn_id):
         client.create_customer(business_id, {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
     client.create_vendor(business_id, {"external_id": "vend-1", "company_name": "Vendor 1"})
     return business_id
+
+
+DAGS = Path(__file__).resolve().parent.parent / "dags"
+
+
+@pytest.fixture
+def example_app_db(tmp_path, monkeypatch) -> Path:
+    """The example DAGs' "your application" database, seeded, with its connection and export root."""
+    sys.path.insert(0, str(DAGS))  # as Airflow puts the DAGs folder on sys.path
+    import thredfi_example_source
+
+    path = tmp_path / "app.db"
+    thredfi_example_source.seed(str(path))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_THREDFI_EXAMPLE_APP", json.dumps({"conn_type": "sqlite", "host": str(path)})
+    )
+    monkeypatch.setenv("THREDFI_EXAMPLE_EXPORT_ROOT", str(tmp_path / "ledger"))
+    return path

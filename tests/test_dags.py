@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import json
 import socket
 import sqlite3
 import subprocess
@@ -62,23 +61,9 @@ def _run(dag_id: str, day: dt.date | None) -> str:
     return str(dag.test(logical_date=logical).state)
 
 
-@pytest.fixture
-def app_db(tmp_path, monkeypatch):
-    sys.path.insert(0, str(DAGS))
-    import thredfi_example_source
-
-    path = tmp_path / "app.db"
-    thredfi_example_source.seed(str(path))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_THREDFI_EXAMPLE_APP", json.dumps({"conn_type": "sqlite", "host": str(path)})
-    )
-    monkeypatch.setenv("THREDFI_EXAMPLE_EXPORT_ROOT", str(tmp_path / "ledger"))
-    return path
-
-
-def _snapshot(app_db: Path, sandbox) -> dict[str, object]:
+def _snapshot(example_app_db: Path, sandbox) -> dict[str, object]:
     """Everything a rerun could change: the ids written back and every record in Thredfi."""
-    with sqlite3.connect(app_db) as db:
+    with sqlite3.connect(example_app_db) as db:
         source = {
             table: db.execute(f"SELECT COUNT(*), COUNT({column}) FROM {table}").fetchone()
             for table, column in (("invoices", "thredfi_invoice_id"), ("payments", "thredfi_payment_id"),
@@ -104,7 +89,7 @@ def _assert_exactly_once(snap: dict[str, object]) -> None:
 
 
 def test_dags_end_to_end_twice_change_nothing_the_second_time(
-    airflow_db, thredfi_sandbox, thredfi_conn_id, app_db, tmp_path
+    airflow_db, thredfi_sandbox, thredfi_conn_id, example_app_db, tmp_path
 ):
     import thredfi_example_source
 
@@ -117,7 +102,7 @@ def test_dags_end_to_end_twice_change_nothing_the_second_time(
             for dag_id in DAILY_DAG_IDS:
                 assert _run(dag_id, day) == "success", (dag_id, day)
         assert _run("example_thredfi_trial_balance", None) == "success"
-        return _snapshot(app_db, thredfi_sandbox)
+        return _snapshot(example_app_db, thredfi_sandbox)
 
     once = run_all()
     _assert_exactly_once(once)
@@ -133,19 +118,19 @@ def test_dags_end_to_end_twice_change_nothing_the_second_time(
 
 
 def test_end_to_end_dag_publishes_assets_and_is_idempotent(
-    airflow_db, thredfi_sandbox, thredfi_conn_id, app_db, tmp_path
+    airflow_db, thredfi_sandbox, thredfi_conn_id, example_app_db, tmp_path
 ):
     import thredfi_example_source
 
     days = [thredfi_example_source.FIRST_DAY + dt.timedelta(days=n) for n in (1, 2, 3, 4)]
     for day in days:
         assert _run("example_thredfi_end_to_end", day) == "success", day
-    once = _snapshot(app_db, thredfi_sandbox)
+    once = _snapshot(example_app_db, thredfi_sandbox)
     _assert_exactly_once(once)
     assert len(sorted((tmp_path / "ledger").rglob("*.jsonl"))) == 2 * len(days)
     for day in days:  # the same intervals again, as a backfill rerun would
         assert _run("example_thredfi_end_to_end", day) == "success", day
-    assert _snapshot(app_db, thredfi_sandbox) == once
+    assert _snapshot(example_app_db, thredfi_sandbox) == once
 
 
 def test_every_stage_of_the_end_to_end_dag_publishes_an_asset():

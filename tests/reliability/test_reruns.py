@@ -7,7 +7,6 @@ each DAG run selects); the slow one drives the example DAGs themselves with ``da
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,6 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 sys.path.insert(0, str(DAGS))
 
 import thredfi_example_source as source  # ruff: ignore[module-import-not-at-top-of-file]
-
-
-@pytest.fixture
-def app_db(tmp_path, monkeypatch):
-    path = tmp_path / "app.db"
-    source.seed(str(path))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_THREDFI_EXAMPLE_APP", json.dumps({"conn_type": "sqlite", "host": str(path)})
-    )
-    monkeypatch.setenv("THREDFI_EXAMPLE_EXPORT_ROOT", str(tmp_path / "ledger"))
-    return path
 
 
 def _onboard() -> None:
@@ -67,7 +55,7 @@ def _run_interval(day: dt.date) -> None:
         source.store_ids(table, summary["ids"])
 
 
-def _state(sandbox, app_db: Path) -> dict[str, Any]:
+def _state(sandbox, example_app_db: Path) -> dict[str, Any]:
     """The full final state: every Thredfi record (id, external id, status, amounts) and the source."""
     import sqlite3
 
@@ -80,7 +68,7 @@ def _state(sandbox, app_db: Path) -> dict[str, Any]:
         )
         for kind in kinds
     }  # fmt: skip
-    with sqlite3.connect(app_db) as db:
+    with sqlite3.connect(example_app_db) as db:
         written = {
             t: db.execute(f"SELECT {c} FROM {t} ORDER BY id").fetchall()
             for t, (c, _) in source.WRITE_BACK.items()
@@ -88,7 +76,7 @@ def _state(sandbox, app_db: Path) -> dict[str, Any]:
     return {"thredfi": thredfi, "source": written}
 
 
-def test_the_same_interval_three_times_is_identical(thredfi_sandbox, thredfi_conn_id, app_db):
+def test_the_same_interval_three_times_is_identical(thredfi_sandbox, thredfi_conn_id, example_app_db):
     _onboard()
     day = source.FIRST_DAY + dt.timedelta(days=3)
     for earlier in range(3):  # day 3's payments settle invoices issued on days 0 to 2
@@ -96,26 +84,26 @@ def test_the_same_interval_three_times_is_identical(thredfi_sandbox, thredfi_con
     states = []
     for _ in range(3):
         _run_interval(day)
-        states.append(_state(thredfi_sandbox, app_db))
+        states.append(_state(thredfi_sandbox, example_app_db))
     assert states[0]["thredfi"]["invoices"], "the interval must contain invoices"
     assert states[0] == states[1] == states[2]
 
 
-def test_a_fourteen_day_backfill_twice_is_identical(thredfi_sandbox, thredfi_conn_id, app_db):
+def test_a_fourteen_day_backfill_twice_is_identical(thredfi_sandbox, thredfi_conn_id, example_app_db):
     _onboard()
     days = [source.FIRST_DAY + dt.timedelta(days=n) for n in range(14)]
     for day in days:
         _run_interval(day)
-    once = _state(thredfi_sandbox, app_db)
+    once = _state(thredfi_sandbox, example_app_db)
     for day in reversed(days):  # a second backfill, in another order, changes nothing either
         _run_interval(day)
-    assert _state(thredfi_sandbox, app_db) == once
+    assert _state(thredfi_sandbox, example_app_db) == once
     assert len(once["thredfi"]["invoices"]) == 42
     assert all(len(v) for v in once["thredfi"].values())
 
 
 @pytest.mark.slow
-def test_a_fourteen_day_dag_backfill_twice_is_identical(thredfi_sandbox, thredfi_conn_id, app_db):
+def test_a_fourteen_day_dag_backfill_twice_is_identical(thredfi_sandbox, thredfi_conn_id, example_app_db):
     import importlib
     import subprocess
 
@@ -138,5 +126,5 @@ def test_a_fourteen_day_dag_backfill_twice_is_identical(thredfi_sandbox, thredfi
                 "example_thredfi_bills",
             ):
                 assert dag_run(dag_id, day) == "success", (dag_id, day)
-        states.append(_state(thredfi_sandbox, app_db))
+        states.append(_state(thredfi_sandbox, example_app_db))
     assert states[0] == states[1]
