@@ -92,3 +92,18 @@ def example_app_db(tmp_path, monkeypatch) -> Path:
     )
     monkeypatch.setenv("THREDFI_EXAMPLE_EXPORT_ROOT", str(tmp_path / "ledger"))
     return path
+
+
+# Fast backoff so a fault run of 1,000 records takes seconds; the retry policy itself is unchanged.
+FAST_BACKOFF = "&backoff_initial=0.01&backoff_max=0.1&max_retries=8&max_retry_seconds=60"
+
+
+@pytest.fixture
+def fast_conn(monkeypatch):
+    """Point ``thredfi_default`` at a sandbox with fast backoff: ``fast_conn(sandbox)``."""
+
+    def point(sandbox: SandboxServer) -> str:
+        monkeypatch.setenv("AIRFLOW_CONN_THREDFI_DEFAULT", sandbox.connection_uri() + FAST_BACKOFF)
+        return "thredfi_default"
+
+    return point

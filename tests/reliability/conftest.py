@@ -1,4 +1,4 @@
-"""Helpers for the reliability suite: a sandbox connection with fast backoff, task retries, state."""
+"""Helpers for the reliability suite: task retries, seeded businesses, records and the exact final state."""
 
 from __future__ import annotations
 
@@ -6,24 +6,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from tests.conftest import make_client, onboard
 from tests.operators.conftest import run
-
-# Fast backoff so a 20%-fault run of 1,000 records takes seconds; the policy itself is unchanged.
-FAST = "&backoff_initial=0.01&backoff_max=0.1&max_retries=8&max_retry_seconds=60"
-
-
-@pytest.fixture
-def fast_conn(monkeypatch):
-    """Point ``thredfi_default`` at a sandbox with fast backoff: ``fast_conn(sandbox)``."""
-
-    def point(sandbox) -> str:
-        monkeypatch.setenv("AIRFLOW_CONN_THREDFI_DEFAULT", sandbox.connection_uri() + FAST)
-        return "thredfi_default"
-
-    return point
 
 
 def run_with_task_retries(make_operator: Callable[[], Any], retries: int = 3) -> tuple[Any, int]:
