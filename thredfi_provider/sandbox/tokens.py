@@ -18,6 +18,7 @@ import jwt
 from thredfi_provider.sandbox.errors import ApiError
 
 PARTNER_SCOPE = "partner"
+REMEMBERED = 100_000  # the newest issued tokens kept for leak searches and revocation
 BUSINESS_SCOPE = "business_access"
 
 
@@ -33,7 +34,7 @@ class TokenAuthority:
         self._key = signing_key
         self.lifetime = lifetime
         self.generation = 0
-        self.issued: deque[str] = deque(maxlen=100_000)  # for leak searches in tests
+        self.issued: deque[str] = deque(maxlen=REMEMBERED)  # for leak searches in tests
         self._business_of: dict[str, str] = {}  # jti -> business, for per-business revocation
         self._revoked: set[str] = set()
 
@@ -54,6 +55,8 @@ class TokenAuthority:
         self.issued.append(token)
         if business_id:
             self._business_of[payload["jti"]] = business_id
+            if len(self._business_of) > REMEMBERED:  # a long-running sandbox stays bounded
+                del self._business_of[next(iter(self._business_of))]
         body: dict[str, Any] = {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime}
         if business_id:
             body.update(scope=BUSINESS_SCOPE, business_id=business_id)
