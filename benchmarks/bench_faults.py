@@ -51,7 +51,6 @@ def run(n: int, *flags: str) -> dict[str, float]:
         use_connection(box)
         setup = client_for(box)
         business_id = onboard(setup, "faults")
-        box.control("GET", "stats")
         records = invoices("inv", n)
         (summary, attempts), seconds = timed(sync_with_task_retries, business_id, records)
         stats = box.stats()

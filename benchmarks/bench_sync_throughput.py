@@ -27,6 +27,7 @@ import requests
 from harness import (
     API_KEY,
     PARTNER_ID,
+    Sandbox,
     client_for,
     invoices,
     key_figures,
@@ -60,11 +61,10 @@ def naive_guide_pattern(base_url: str, business_id: str, customer_id: str, recor
         response.raise_for_status()
 
 
-def ceiling(base_url: str, business_id: str, seconds: float = 3.0, threads: int = 8) -> float:
+def ceiling(box: Sandbox, business_id: str, seconds: float = 3.0, threads: int = 8) -> float:
     """Requests/s the sandbox answers for GET business with keep-alive sessions, saturated."""
-    client = client_for(type("Box", (), {"base_url": base_url})())
-    token = client.business_token(business_id)
-    url = f"{base_url}/v1/platform/businesses/{business_id}/invoices/?page_size=1"
+    token = client_for(box).business_token(business_id)
+    url = f"{box.base_url}/v1/platform/businesses/{business_id}/invoices/?page_size=1"
     counts = [0] * threads
     stop = time.perf_counter() + seconds
 
@@ -110,7 +110,7 @@ def compare(n: int, naive_n: int, *flags: str) -> dict[str, float]:
             naive_guide_pattern, box.base_url, naive_business, naive_customer, invoices("naive", naive_n)
         )
         naive_tokens = box.token_requests() - tokens_before
-        top = ceiling(box.base_url, op_business)
+        top = ceiling(box, op_business)
     return {
         "op_seconds": op_seconds, "op_rate": n / op_seconds, "op_tokens": op_tokens,
         "naive_seconds": naive_seconds, "naive_rate": naive_n / naive_seconds,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.conftest import make_client, onboard
-from tests.operators.conftest import run
+from tests.operators.conftest import invoice, run
 
 
 def run_with_task_retries(make_operator: Callable[[], Any], retries: int = 3) -> tuple[Any, int]:
@@ -35,12 +35,8 @@ def business_with_customers(sandbox, external_id: str = "acme", customers: int =
 
 
 def invoice_records(n: int, prefix: str = "inv") -> list[dict[str, Any]]:
-    return [
-        {"external_id": f"{prefix}-{i}", "customer_external_id": "cust-1", "invoice_number": f"N-{i}",
-         "sent_at": "2024-03-01", "due_at": "2024-03-31",
-         "line_items": [{"description": "Work", "quantity": 1, "unit_price_cents": 1000 + i, "account_code": "4000"}]}
-        for i in range(n)
-    ]  # fmt: skip
+    """``n`` valid invoices of distinct amounts (1000 + i cents), which ``payment_records`` settles."""
+    return [invoice(i, cents=1000 + i, external_id=f"{prefix}-{i}") for i in range(n)]
 
 
 def payment_records(n: int, prefix: str = "inv") -> list[dict[str, Any]]:

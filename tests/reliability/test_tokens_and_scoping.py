@@ -39,7 +39,6 @@ def test_token_expired_or_revoked_mid_run_does_not_fail_the_run(thredfi_sandbox,
         if event == "expire_all"
         else lambda: revoked.append(thredfi_sandbox.revoke_tokens(business_id))
     )
-    make_client(thredfi_sandbox)  # nothing minted yet for the operator's own client
     tokens_before = thredfi_sandbox.counter("business_token")
     _during_sync(thredfi_sandbox, business_id, n // 3, action)
 
