@@ -46,7 +46,7 @@ def sync_with_task_retries(business_id: str, records: list[dict]) -> tuple[dict,
 def run(n: int, *flags: str) -> dict[str, float]:
     from thredfi_provider.hooks import thredfi as hook_module
 
-    hook_module._CLIENTS.clear()
+    hook_module.clear_shared_clients()
     with sandbox(*flags) as box:
         use_connection(box)
         setup = client_for(box)

@@ -89,7 +89,7 @@ def compare(n: int, naive_n: int, *flags: str) -> dict[str, float]:
     from thredfi_provider.hooks import thredfi as hook_module
     from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 
-    hook_module._CLIENTS.clear()  # a fresh process's token cache, as a new task would have
+    hook_module.clear_shared_clients()  # a fresh process's token cache, as a new task would have
     with sandbox(*flags) as box:
         use_connection(box)
         setup = client_for(box)

@@ -137,7 +137,7 @@ def main() -> None:
         payer.start()
         from thredfi_provider.hooks import thredfi as hook_module
 
-        hook_module._CLIENTS.clear()  # the triggers start with a cold token cache, as in a new triggerer
+        hook_module.clear_shared_clients()  # the triggers start with a cold token cache, as in a new triggerer
         tokens_before = box.token_requests()
         result = asyncio.run(scenario(args.triggers, args.poll, business_id, pay))
         payer.join()

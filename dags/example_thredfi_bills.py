@@ -11,7 +11,14 @@ import datetime as dt
 from typing import Any
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
-from thredfi_example_source import BILLS_URI, bill_payment_records, bill_records, interval_bounds, store_ids
+from thredfi_example_source import (
+    BILLS_URI,
+    DEFAULT_ARGS,
+    bill_payment_records,
+    bill_records,
+    interval_bounds,
+    store_ids,
+)
 
 from thredfi_provider.operators.bills import ThredfiRecordBillPaymentsOperator, ThredfiSyncBillsOperator
 
@@ -19,6 +26,7 @@ BILLS = Asset(BILLS_URI)
 
 
 @dag(
+    default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
     catchup=False,

@@ -14,6 +14,7 @@ from typing import Any
 from airflow.sdk import Asset, CronDataIntervalTimetable, XComArg, dag, task
 from thredfi_example_source import (
     BILLS_URI,
+    DEFAULT_ARGS,
     INVOICES_URI,
     LEDGER_URI,
     ONBOARDED_URI,
@@ -60,6 +61,7 @@ def summary_of(operator: Any) -> XComArg:
 
 
 @dag(
+    default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
     catchup=False,

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
-from thredfi_example_source import INVOICES_URI, interval_bounds, invoice_records, store_ids
+from thredfi_example_source import DEFAULT_ARGS, INVOICES_URI, interval_bounds, invoice_records, store_ids
 
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 
@@ -18,6 +18,7 @@ INVOICES = Asset(INVOICES_URI)
 
 
 @dag(
+    default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
     catchup=False,

@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Any
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
-from thredfi_example_source import LEDGER_URI, export_targets
+from thredfi_example_source import DEFAULT_ARGS, LEDGER_URI, export_targets
 
 from thredfi_provider.operators.ledger import ThredfiExportLedgerOperator
 
 
 @dag(
+    default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
     catchup=False,

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from airflow.sdk import Asset, dag, task
-from thredfi_example_source import ONBOARDED_URI, business_records, party_records, store_ids
+from thredfi_example_source import DEFAULT_ARGS, ONBOARDED_URI, business_records, party_records, store_ids
 
 from thredfi_provider.operators.businesses import ThredfiOnboardBusinessOperator
 from thredfi_provider.operators.parties import ThredfiUpsertCustomersOperator, ThredfiUpsertVendorsOperator
@@ -19,6 +19,7 @@ ONBOARDED = Asset(ONBOARDED_URI)
 
 
 @dag(
+    default_args=DEFAULT_ARGS,
     schedule="@daily",
     start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
     catchup=False,

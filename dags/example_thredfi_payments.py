@@ -6,13 +6,14 @@ import datetime as dt
 from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
-from thredfi_example_source import interval_bounds, payment_records, settled_invoices, store_ids
+from thredfi_example_source import DEFAULT_ARGS, interval_bounds, payment_records, settled_invoices, store_ids
 
 from thredfi_provider.operators.payments import ThredfiRecordPaymentsOperator
 from thredfi_provider.sensors.resource import ThredfiResourceSensor
 
 
 @dag(
+    default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
     catchup=False,

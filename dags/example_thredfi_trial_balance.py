@@ -11,12 +11,13 @@ import datetime as dt
 from typing import Any
 
 from airflow.sdk import Asset, dag, task
-from thredfi_example_source import LEDGER_URI, onboarded_businesses, store_trial_balance
+from thredfi_example_source import DEFAULT_ARGS, LEDGER_URI, onboarded_businesses, store_trial_balance
 
 from thredfi_provider.operators.generic import ThredfiOperator
 
 
 @dag(
+    default_args=DEFAULT_ARGS,
     schedule=[Asset(LEDGER_URI)],
     start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
     catchup=False,

@@ -26,6 +26,15 @@ PAYMENTS_URI = "thredfi://example/payments"
 BILLS_URI = "thredfi://example/bills"
 LEDGER_URI = "thredfi://example/ledger"
 FIRST_DAY = dt.date(2024, 3, 1)
+# What users copy: a killed worker or a Thredfi outage longer than the client's own retry
+# budget is retried by Airflow, with growing waits. Every sync here is idempotent, so a
+# retry never duplicates.
+DEFAULT_ARGS: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay": dt.timedelta(seconds=30),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": dt.timedelta(minutes=10),
+}
 DAYS = 21
 
 SCHEMA = """

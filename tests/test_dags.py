@@ -144,3 +144,16 @@ def test_every_stage_of_the_end_to_end_dag_publishes_an_asset():
                          "thredfi://example/bills", "thredfi://example/ledger"}  # fmt: skip
     downstream = example_thredfi_trial_balance.example_thredfi_trial_balance()
     assert "thredfi://example/ledger" in str(downstream.timetable.asset_condition)
+
+
+def test_example_dags_retry_with_exponential_backoff(monkeypatch):
+    """What users copy must survive a killed worker: retries, growing waits, a cap."""
+    monkeypatch.syspath_prepend(str(DAGS))
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS))
+    for dag_id in DAG_IDS:
+        for task in bag.dags[dag_id].tasks:
+            assert task.retries >= 1, (dag_id, task.task_id)
+            assert task.retry_exponential_backoff, (dag_id, task.task_id)
+            assert task.max_retry_delay is not None, (dag_id, task.task_id)

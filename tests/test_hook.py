@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -88,7 +89,10 @@ def test_every_token_is_registered_with_the_secret_masker(thredfi_sandbox, thred
     )
     list(client.list_records(business.record["id"], "customers"))
     secrets = client.secrets
-    assert len(secrets) == 3
+    basic = base64.b64encode(f"{thredfi_sandbox.partner_id}:{thredfi_sandbox.api_key}".encode()).decode()
+    # the key, its Basic form (servers echo Authorization headers), the partner and business tokens
+    assert basic in secrets
+    assert len(secrets) == 4
     masker = _secrets_masker()
     for secret in secrets:
         assert secret not in str(masker.redact(f"value={secret}"))

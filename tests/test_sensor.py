@@ -163,3 +163,95 @@ def test_trigger_reports_an_unknown_business_as_failure(thredfi_sandbox, unpaid)
     events = asyncio.run(_events(_trigger("00000000-0000-0000-0000-000000000000", external_id="inv-1")))
     assert [e.payload["status"] for e in events] == ["failure"]
     assert "business" in events[0].payload["message"].lower()
+
+
+def test_a_deleted_connection_is_named_in_the_event_and_honours_soft_fail(thredfi_sandbox, unpaid):
+    trigger = ThredfiResourceTrigger(
+        thredfi_conn_id="thredfi_deleted_long_ago", query={"resource": "invoice", "business_id": unpaid,
+                                                           "external_id": "inv-1"},
+        poll_interval=0.05, timeout_at=time.time() + 5,
+    )  # fmt: skip
+    events = asyncio.run(_events(trigger))
+    assert [e.payload["status"] for e in events] == ["failure"]
+    assert "thredfi_deleted_long_ago" in events[0].payload["message"]
+    sensor = ThredfiResourceSensor(
+        task_id="w", resource="invoice", business_id=unpaid, external_id="inv-1", soft_fail=True
+    )
+    with pytest.raises(AirflowSkipException, match="thredfi_deleted_long_ago"):
+        sensor.execute_complete({}, events[0].payload)
+
+
+@pytest.mark.parametrize("event", [None, "success", {"status": "weird"}, {"value": 1}, ["success"]])
+def test_an_event_of_another_shape_fails_clearly(event):
+    sensor = ThredfiResourceSensor(task_id="w", resource="invoice", business_id="b", external_id="inv-1")
+    with pytest.raises(AirflowFailException, match="unexpected event"):
+        sensor.execute_complete({}, event)
+
+
+def test_triggers_never_mask_or_build_clients_on_the_event_loop(thredfi_sandbox, unpaid, monkeypatch):
+    """Masking may yield to the loop (greenback): on the loop thread with a lock held, it froze it."""
+    from thredfi_provider.hooks import thredfi as hook_module
+
+    hook_module.clear_shared_clients()
+    on_loop: list[bool] = []
+    loop_threads: set[int] = set()
+
+    def mask(secret: str) -> None:
+        on_loop.append(threading.get_ident() in loop_threads)
+
+    monkeypatch.setattr(hook_module, "mask", mask)
+
+    async def many() -> list[list]:
+        loop_threads.add(threading.get_ident())
+        triggers = [_trigger(unpaid, external_id="inv-1") for _ in range(20)]
+        return await asyncio.gather(*(_events(t) for t in triggers))
+
+    thread = _pay(thredfi_sandbox, unpaid)
+    thread.join()
+    results = asyncio.run(many())
+    assert [len(events) for events in results] == [1] * 20
+    assert all(events[0].payload["status"] == "success" for events in results)
+    assert on_loop
+    assert not any(on_loop)
+    hook_module.clear_shared_clients()
+
+
+def test_twenty_triggers_read_the_connection_once(thredfi_sandbox, unpaid, monkeypatch):
+    from thredfi_provider.hooks import thredfi as hook_module
+    from thredfi_provider.hooks.thredfi import ThredfiHook
+
+    hook_module.clear_shared_clients()
+    lookups: list[str] = []
+    real = ThredfiHook.aget_connection.__func__
+
+    async def counting(cls, conn_id):
+        lookups.append(conn_id)
+        await asyncio.sleep(0.05)  # a slow secrets backend: every trigger asks before the first answer
+        return await real(cls, conn_id)
+
+    monkeypatch.setattr(ThredfiHook, "aget_connection", classmethod(counting))
+
+    async def many() -> list[list]:
+        return await asyncio.gather(*(_events(_trigger(unpaid, external_id="inv-1")) for _ in range(20)))
+
+    _pay(thredfi_sandbox, unpaid).join()
+    results = asyncio.run(many())
+    assert all(events[0].payload["status"] == "success" for events in results)
+    assert lookups == ["thredfi_default"]
+    hook_module.clear_shared_clients()
+
+
+def test_the_trigger_module_does_not_import_the_sensor():
+    """The status check lives in the hook: triggers depend on hooks, never on sensors."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, thredfi_provider.triggers.resource as t; import asyncio;"
+        "from thredfi_provider.hooks.status import ResourceQuery;"
+        "print(any(m.startswith('thredfi_provider.sensors') for m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -21,8 +21,13 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 CONN_FIELDS: dict[str, Any] = {
     "timeout": {
         "label": "Timeout (s)",
-        "description": "Per-request timeout in seconds.",
-        "schema": {"type": ["number", "null"], "minimum": 1, "default": 30},
+        "description": "Each socket operation (connect, each read) in seconds.",
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": 30},
+    },
+    "attempt_timeout": {
+        "label": "Attempt deadline (s)",
+        "description": "One attempt as a whole: connect plus the entire answer, however slowly it drips.",
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": 60},
     },
     "max_retries": {
         "label": "Max retries",
@@ -31,8 +36,9 @@ CONN_FIELDS: dict[str, Any] = {
     },
     "max_retry_seconds": {
         "label": "Retry budget (s)",
-        "description": "Total time one call may spend retrying.",
-        "schema": {"type": ["number", "null"], "minimum": 0, "default": 120},
+        "description": "One call's whole time, retries and waits included; a longer Retry-After "
+        "ends the call with a retryable error.",
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": 120},
     },
     "page_size": {
         "label": "Page size",

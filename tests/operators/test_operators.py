@@ -113,6 +113,46 @@ def test_bad_invoices_are_named_and_good_ones_still_land(thredfi_sandbox, thredf
     assert len(thredfi_sandbox.records("invoices", seeded)) == 3
 
 
+def test_a_callable_that_raises_type_error_runs_once(thredfi_sandbox, thredfi_conn_id, seeded):
+    calls: list[object] = []
+
+    def broken(context):
+        calls.append(context)
+        raise TypeError("a bug inside the user's own callable")
+
+    with pytest.raises(TypeError, match="a bug inside"):
+        run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=broken))
+    assert len(calls) == 1
+
+
+def test_a_callable_gets_what_its_signature_asks_for(thredfi_sandbox, thredfi_conn_id, seeded):
+    seen: dict[str, object] = {}
+
+    def by_key(ti, dag_run):
+        seen.update(ti=ti, dag_run=dag_run)
+        return [invoice(3)]
+
+    summary, ti = run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=by_key))
+    assert summary["created"] == 1
+    assert seen["ti"] is ti
+    summary, _ = run(
+        ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=lambda: [invoice(4)])
+    )
+    assert summary["created"] == 1
+
+
+@pytest.mark.parametrize("bad_id", ["b1?x=", "../../oauth2/token/x", "a/b"])
+def test_a_business_id_that_would_rewrite_the_url_fails_its_record(thredfi_sandbox, thredfi_conn_id, bad_id):
+    before = thredfi_sandbox.counter("requests")
+    summary, _ = run(
+        ThredfiSyncInvoicesOperator(
+            task_id="s", records=[invoice(1, business_id=bad_id)], fail_on_error=False
+        )
+    )
+    assert [(f["external_id"], f["field"]) for f in summary["failed"]] == [("inv-1", "business_id")]
+    assert thredfi_sandbox.counter("requests") == before
+
+
 def test_records_can_come_from_a_callable_or_json(thredfi_sandbox, thredfi_conn_id, seeded):
     summary, _ = run(
         ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=lambda context: [invoice(1)])

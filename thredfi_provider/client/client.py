@@ -7,8 +7,11 @@ trigger are thin front doors onto it.
 
 from __future__ import annotations
 
+import base64
 import logging
+import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -17,13 +20,15 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 from tenacity.wait import wait_random_exponential
 
+from thredfi_provider.client import deadline
 from thredfi_provider.client.errors import (
     ThredfiConnectionError,
     ThredfiError,
+    ThredfiRetryLaterError,
     ThredfiTransientError,
     ThredfiValidationError,
     error_from_response,
@@ -35,6 +40,8 @@ from thredfi_provider.version import __version__
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/v1/platform"
+# Thredfi ids are UUIDs (CONTRACT.md §3); anything outside this alphabet could rewrite the URL.
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 USER_AGENT = f"airflow-provider-thredfi/{__version__} python-requests/{requests.__version__}"
 
 
@@ -76,21 +83,30 @@ class ThredfiClient:
         self.settings = settings
         self._sleep = sleep
         self._on_secret = on_secret or (lambda _secret: None)
-        self._secrets: set[str] = {settings.api_key}
+        self._secrets: set[str] = set()
         self._secrets_lock = threading.Lock()
-        self._on_secret(settings.api_key)
+        # The key, and its Basic form as a server might echo it back from the Authorization header.
+        basic = base64.b64encode(f"{settings.partner_id}:{settings.api_key}".encode()).decode()
+        for secret in (settings.api_key, basic):
+            self._remember_secret(secret)
+        if settings.verify is False:
+            log.warning("TLS certificate verification is OFF for %s (connection extra verify=false)",
+                        settings.base_url)  # fmt: skip
         self._session = session or self._make_session()
         self._tokens = TokenCache(self._fetch_token, max_margin=settings.token_refresh_margin, clock=clock)
         self._partner_body = "form"
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()
         self._origin = _origin(settings.base_url)
+        self._retrying = self._retry_policy()
 
     # ------------------------------------------------------------------ plumbing
 
     def _make_session(self) -> requests.Session:
         session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.settings.pool_size, max_retries=0)
+        adapter = deadline.DeadlineAdapter(
+            pool_connections=4, pool_maxsize=self.settings.pool_size, max_retries=0
+        )
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers["User-Agent"] = USER_AGENT
@@ -122,14 +138,37 @@ class ThredfiClient:
             setattr(self.stats, name, getattr(self.stats, name) + 1)
 
     def _url(self, path_or_url: str) -> str:
-        if path_or_url.startswith(("http://", "https://")):
-            return path_or_url
-        path = (
-            path_or_url if path_or_url.startswith(API_PREFIX) else API_PREFIX + "/" + path_or_url.lstrip("/")
-        )
-        if not path.endswith("/"):
-            path += "/"
-        return self.settings.base_url + path
+        """The one place a request's URL is made: nothing leaves the configured origin.
+
+        An absolute URL (a pagination ``next`` link, or a templated ``path``) is accepted only
+        on the configured scheme, host and port, so a bearer token is never sent elsewhere. A
+        relative path may not climb out of ``/v1/platform`` or carry its own query.
+        """
+        if "://" in path_or_url or path_or_url.startswith("//"):
+            if _origin(path_or_url) != self._origin:
+                raise ThredfiValidationError(
+                    f"refusing to send a Thredfi token to {_safe_origin(path_or_url)}: only "
+                    f"{self.settings.base_url} is configured"
+                )
+            url = path_or_url
+            path = urlsplit(url).path
+        else:
+            if any(ch in path_or_url for ch in "?#\\") or any(ord(ch) < 33 for ch in path_or_url):
+                raise ThredfiValidationError(
+                    f"path {path_or_url[:80]!r} may not contain '?', '#', '\\' or spaces; pass query "
+                    "parameters as params"
+                )
+            path = (
+                path_or_url
+                if path_or_url.startswith(API_PREFIX + "/")
+                else API_PREFIX + "/" + path_or_url.lstrip("/")
+            )
+            if not path.endswith("/"):
+                path += "/"
+            url = self.settings.base_url + path
+        if any(segment in {".", ".."} for segment in path.split("/")):
+            raise ThredfiValidationError(f"path {path[:80]!r} may not contain '.' or '..' segments")
+        return url
 
     # ------------------------------------------------------------------ tokens
 
@@ -167,7 +206,7 @@ class ThredfiClient:
         raise last
 
     def _business_token_request(self, business_id: str) -> dict[str, Any]:
-        path = f"{API_PREFIX}/{business_id}/oauth2/token/"
+        path = f"{API_PREFIX}/{segment(business_id, 'business_id')}/oauth2/token/"
         for attempt in range(2):
             partner_token = self._tokens.get(PARTNER_KEY)
             response = self._send("POST", self._url(path), headers=_bearer(partner_token))
@@ -188,20 +227,35 @@ class ThredfiClient:
     # ------------------------------------------------------------------ requests
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One HTTP exchange, bounded as a whole by ``attempt_timeout`` (and the call's deadline)."""
         self._count("requests")
-        try:
-            return self._session.request(method, url, timeout=self.settings.timeout, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise ThredfiConnectionError(
-                f"{type(exc).__name__} talking to Thredfi", method=method, path=urlsplit(url).path
-            ) from None
+        with deadline.deadline(self.settings.attempt_timeout):
+            left = deadline.remaining()
+            timeout = self.settings.timeout if left is None else max(0.001, min(self.settings.timeout, left))
+            try:
+                return self._session.request(method, url, timeout=timeout, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                left = deadline.remaining()
+                reason = (
+                    "no complete answer within the attempt's deadline"
+                    if left is not None and left <= 0
+                    else f"{type(exc).__name__} talking to Thredfi"
+                )
+                raise ThredfiConnectionError(reason, method=method, path=urlsplit(url).path) from None
 
-    def _retrying(self) -> Retrying:
+    def _retry_policy(self) -> Retrying:
+        """Built once per client; tenacity keeps each call's state per thread, so threads share it.
+
+        The whole call, waits included, stays inside its deadline (``max_retry_seconds``, or
+        less when the caller set a tighter :func:`deadline.deadline`, as a trigger's poll does):
+        a wait that would reach it stops the call instead (:class:`_OutOfTime`), and a server
+        asking for more than is left gets a :class:`ThredfiRetryLaterError` (see :meth:`request`).
+        """
         backoff = wait_random_exponential(
             multiplier=self.settings.backoff_initial, max=self.settings.backoff_max
         )
 
-        def wait(retry_state: Any) -> float:
+        def wait(retry_state: RetryCallState) -> float:
             exc = retry_state.outcome.exception() if retry_state.outcome else None
             retry_after = getattr(exc, "retry_after", None)
             if isinstance(retry_after, int | float):
@@ -221,8 +275,7 @@ class ThredfiClient:
 
         return Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, ThredfiTransientError)),
-            stop=stop_after_attempt(self.settings.max_retries + 1)
-            | stop_after_delay(self.settings.max_retry_seconds),
+            stop=stop_after_attempt(self.settings.max_retries + 1) | _OutOfTime(),
             wait=wait,
             before_sleep=before_sleep,
             sleep=self._sleep,
@@ -246,8 +299,9 @@ class ThredfiClient:
         ``Idempotency-Key`` (see the operators); the 200 "already exists" reply is success.
         """
         url = self._url(path)
-        key = business_id or PARTNER_KEY
+        key = segment(business_id, "business_id") if business_id else PARTNER_KEY
         request_path = urlsplit(url).path
+        budget = self.settings.max_retry_seconds
 
         def attempt() -> requests.Response:
             token = self._tokens.get(key)
@@ -266,7 +320,15 @@ class ThredfiClient:
                 raise error_from_response(response, path=request_path).redact(self.secrets)
             return response
 
-        response: requests.Response = self._retrying()(attempt)
+        with deadline.deadline(budget):
+            try:
+                response: requests.Response = self._retrying(attempt)
+            except ThredfiTransientError as exc:
+                retry_after = getattr(exc, "retry_after", None)
+                left = max(0.0, deadline.remaining() or 0.0)
+                if isinstance(retry_after, int | float) and retry_after > left:
+                    raise _retry_later(exc, retry_after, left, method, request_path) from None
+                raise
         return response
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -285,8 +347,10 @@ class ThredfiClient:
         """Yield one page of results at a time, fetching the next only when asked.
 
         Works with both published envelopes: ``count/next/previous/results`` (pagination
-        guide) and ``count/page_info/results`` (API reference). A ``next`` URL is followed
-        only when it points at the configured host, so a token is never sent elsewhere.
+        guide) and ``count/page_info/results`` (API reference). A ``next`` URL to another
+        origin is refused by :meth:`_url`, so a token is never sent elsewhere. A server that
+        points back at a page already read, or runs past what its ``count`` allows, ends the
+        listing with an error instead of looping for ever.
         """
         size = min(page_size or self.settings.page_size, self.settings.page_size)
         query = {k: v for k, v in (params or {}).items() if v is not None}
@@ -294,12 +358,30 @@ class ThredfiClient:
         query["page_size"] = size
         target: str = path
         next_params: dict[str, Any] | None = {**query, "page": page}
+        seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        max_pages: int | None = None
         while True:
+            marker = (self._url(target), tuple(sorted((k, str(v)) for k, v in (next_params or {}).items())))
+            if marker in seen:
+                raise ThredfiError(
+                    f"pagination loop: the server pointed back at a page already read (page {page})",
+                    path=urlsplit(marker[0]).path,
+                )
+            seen.add(marker)
+            if max_pages is not None and len(seen) > max_pages:
+                raise ThredfiError(
+                    f"pagination ran past {max_pages} pages, more than its count allows",
+                    path=urlsplit(marker[0]).path,
+                )
             body = self.request_json("GET", target, business_id=business_id, params=next_params)
             if isinstance(body, list):
                 yield body
                 return
             results = body.get("results") or []
+            count = body.get("count")
+            if max_pages is None and isinstance(count, int) and count >= 0:
+                # One spare page: the list may grow while we read it.
+                max_pages = max(1, math.ceil(count / max(1, len(results) or size))) + 1
             yield results
             if not results:
                 return
@@ -311,7 +393,8 @@ class ThredfiClient:
                     target, next_params = absolute, None
                     page += 1
                     continue
-                log.warning("Ignoring a pagination 'next' link to another host; paging by number instead")
+                # A proxy may rewrite the scheme or host of its links; the token stays home.
+                log.warning("Ignoring a pagination 'next' link to another origin; paging by number instead")
             elif "next" in body and page_info is None:
                 return  # explicit null: last page
             if page_info is not None and page_info.get("total_pages") is not None:
@@ -320,7 +403,6 @@ class ThredfiClient:
                     return
                 page = current + 1
             else:
-                count = body.get("count")
                 if isinstance(count, int) and page * size >= count:
                     return
                 if len(results) < size:
@@ -374,10 +456,11 @@ class ThredfiClient:
         return self._create("businesses/", payload)
 
     def get_business(self, business_id: str) -> dict[str, Any]:
-        return dict(self.request_json("GET", f"businesses/{business_id}/"))
+        return dict(self.request_json("GET", f"businesses/{segment(business_id, 'business_id')}/"))
 
     def update_business(self, business_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(self.request_json("PATCH", f"businesses/{business_id}/", json=dict(payload)))
+        path = f"businesses/{segment(business_id, 'business_id')}/"
+        return dict(self.request_json("PATCH", path, json=dict(payload)))
 
     # ------------------------------------------------------------------ business-scoped resources
 
@@ -392,7 +475,7 @@ class ThredfiClient:
         """Create any business resource (``customers``, ``invoices``, ``bills/payments`` ...)."""
         unwrap = "payment" if resource == "invoices/payments" else None
         return self._create(
-            f"businesses/{business_id}/{resource}/",
+            f"businesses/{segment(business_id, 'business_id')}/{resource}/",
             payload,
             business_id=business_id,
             idempotency_key=idempotency_key,
@@ -400,15 +483,15 @@ class ThredfiClient:
         )
 
     def get(self, business_id: str, resource: str, resource_id: str) -> dict[str, Any]:
-        body = self.request_json(
-            "GET", f"businesses/{business_id}/{resource}/{resource_id}/", business_id=business_id
-        )
+        path = f"businesses/{segment(business_id, 'business_id')}/{resource}/{segment(resource_id, 'id')}/"
+        body = self.request_json("GET", path, business_id=business_id)
         if resource == "invoices/payments" and isinstance(body.get("payment"), dict):
             body = body["payment"]
         return dict(body)
 
     def list_records(self, business_id: str, resource: str, **filters: Any) -> Iterator[dict[str, Any]]:
-        return self.paginate(f"businesses/{business_id}/{resource}/", business_id=business_id, params=filters)
+        path = f"businesses/{segment(business_id, 'business_id')}/{resource}/"
+        return self.paginate(path, business_id=business_id, params=filters)
 
     def create_customer(self, business_id: str, payload: Mapping[str, Any]) -> CreateResult:
         return self.create(business_id, "customers", payload)
@@ -420,7 +503,8 @@ class ThredfiClient:
         return self.create(business_id, "invoices", payload)
 
     def void_invoice(self, business_id: str, invoice_id: str) -> dict[str, Any]:
-        path = f"businesses/{business_id}/invoices/{invoice_id}/void/"
+        invoice = segment(invoice_id, "invoice_id")
+        path = f"businesses/{segment(business_id, 'business_id')}/invoices/{invoice}/void/"
         return dict(self.request_json("POST", path, business_id=business_id, json={}))
 
     def record_payment(
@@ -447,9 +531,8 @@ class ThredfiClient:
 
     def report(self, business_id: str, name: str, **params: Any) -> dict[str, Any]:
         """``profit-and-loss``, ``balance-sheet`` or ``cash-flow``; tolerates the array-wrapped examples."""
-        body = self.request_json(
-            "GET", f"businesses/{business_id}/reports/{name}/", business_id=business_id, params=params
-        )
+        path = f"businesses/{segment(business_id, 'business_id')}/reports/{segment(name, 'report')}/"
+        body = self.request_json("GET", path, business_id=business_id, params=params)
         if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
             body = body[0]
         if not isinstance(body, dict):
@@ -457,13 +540,62 @@ class ThredfiClient:
         return body
 
 
+class _OutOfTime(stop_base):
+    """Stop when the next wait would reach the thread's deadline: no attempt would fit after it."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        left = deadline.remaining()
+        return left is not None and (retry_state.upcoming_sleep or 0.0) >= left
+
+
+def _retry_later(
+    exc: ThredfiTransientError, retry_after: float, left: float, method: str, path: str
+) -> ThredfiRetryLaterError:
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + retry_after))
+    return ThredfiRetryLaterError(
+        f"Thredfi asked to retry after {retry_after:.0f}s, more than the {left:.0f}s left of this "
+        f"call's retry budget (max_retry_seconds); come back after {when}",
+        retry_after=float(retry_after),
+        status=exc.status,
+        error_code=exc.error_code,
+        request_id=exc.request_id,
+        method=method.upper(),
+        path=path,
+    )
+
+
+def segment(value: str, field: str) -> str:
+    """An id as one URL path segment, refused (before any request) if it could rewrite the URL.
+
+    Ids come from source records; ``"b1?x="`` or ``"../../oauth2/token"`` must not become a
+    different, bearer-authenticated request.
+    """
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ThredfiValidationError(
+            f"{field} {str(value)[:80]!r} is not a Thredfi id (letters, digits, '-' and '_' only)",
+            error_code="invalid_id",
+            details={field: "not a Thredfi id"},
+        )
+    return value
+
+
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _origin(url: str) -> tuple[str, str]:
+def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
-    return parts.scheme, parts.netloc
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def _safe_origin(url: str) -> str:
+    """Scheme, host and port only: never echo a URL's userinfo, path or query into an error."""
+    scheme, host, port = _origin(url)
+    return f"{scheme}://{host}:{port}" if host else "another origin"
 
 
 def _json(response: requests.Response) -> Any:

@@ -53,9 +53,18 @@ class ThredfiError(Exception):
         return " ".join(parts)
 
     def redact(self, secrets: frozenset[str]) -> ThredfiError:
-        """Remove any known secret from every text this error carries (defence in depth)."""
+        """Remove every known secret from every text this error carries.
+
+        A server may echo the request (an ``Authorization`` header, a token) into its error
+        body; nothing of that may reach a task log, an XCom or a trigger event.
+        """
         self.message = _scrub(self.message, secrets)
-        self.details = {k: _scrub(_flatten(v), secrets) for k, v in self.details.items()}
+        self.error_code = _scrub(self.error_code, secrets) if self.error_code else self.error_code
+        self.request_id = _scrub(self.request_id, secrets) if self.request_id else self.request_id
+        self.path = _scrub(self.path, secrets) if self.path else self.path
+        self.details = {
+            _scrub(str(key), secrets): _scrub(_flatten(value), secrets) for key, value in self.details.items()
+        }
         self.args = (_scrub(self._render(), secrets),)
         return self
 
@@ -118,6 +127,18 @@ class ThredfiConnectionError(ThredfiTransientError):
     """Connection refused or reset, or a timeout: the request may or may not have been applied."""
 
 
+class ThredfiRetryLaterError(ThredfiTransientError):
+    """Thredfi asked us to wait longer than the call's retry budget allows.
+
+    Sleeping a day inside a task (or a "Test connection" click) helps nobody: the call ends at
+    once, still retryable, and says when to come back, so Airflow's own task retry takes over.
+    """
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
 class ThredfiRecordError(ThredfiError, ValueError):
     """A record failed local validation; raised before any network call."""
 
@@ -151,7 +172,9 @@ def error_from_response(response: requests.Response, *, path: str) -> ThredfiErr
     """Build the typed error for a non-2xx response, tolerating every published body shape.
 
     The error-handling guide uses ``{error, error_code, details}``; the entity-types guide uses
-    ``{error_code, detail}``; DRF defaults use ``{detail}``. Anything else becomes the reason phrase.
+    ``{error_code, detail}``; DRF uses ``{detail}`` or, for validation, the request's own shape
+    (``{"line_items": [{"unit_price": ["..."]}]}``). Field errors become ``details`` keyed by
+    field path, so a refused record names its field. Anything else becomes the reason phrase.
     """
     body: Any
     try:
@@ -162,15 +185,22 @@ def error_from_response(response: requests.Response, *, path: str) -> ThredfiErr
     error_code: str | None = None
     details: dict[str, Any] = {}
     if isinstance(body, dict):
-        raw_message = body.get("error") or body.get("detail") or body.get("message")
-        if isinstance(raw_message, str):
-            message = raw_message
-        elif raw_message is not None:
-            message = str(raw_message)
-        code = body.get("error_code") or body.get("code")
-        error_code = str(code) if code is not None else None
-        if isinstance(body.get("details"), dict):
-            details = body["details"]
+        envelope = {"error", "detail", "message", "error_code", "code", "details"} & body.keys()
+        if envelope:
+            raw_message = body.get("error") or body.get("detail") or body.get("message")
+            if raw_message is not None:
+                message = _flatten(raw_message)
+            code = body.get("error_code") or body.get("code")
+            error_code = str(code) if code is not None else None
+            if isinstance(body.get("details"), dict | list):
+                details = field_errors(body["details"])
+        else:
+            # DRF's plain validation body: the request's own shape, with a list of messages per field.
+            details = field_errors(body)
+            if details:
+                message = "Validation errors in request data"
+    elif isinstance(body, list) and body:
+        message = _flatten(body)
     request_id = response.headers.get("X-Request-ID") or response.headers.get("X-Request-Id")
     common: dict[str, Any] = {
         "status": response.status_code,
@@ -206,6 +236,29 @@ def parse_retry_after(value: str | None) -> float | None:
     import datetime as dt
 
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def field_errors(value: Any, prefix: str = "") -> dict[str, str]:
+    """``{"line_items": [{"unit_price": ["bad"]}]}`` -> ``{"line_items[0].unit_price": "bad"}``.
+
+    A list of strings is a field's messages; a list of anything else is the field's items,
+    indexed; empty items (a line with no error) are left out.
+    """
+    if isinstance(value, dict):
+        found: dict[str, str] = {}
+        for key, inner in value.items():
+            found.update(field_errors(inner, f"{prefix}.{key}" if prefix else str(key)))
+        return found
+    if isinstance(value, list):
+        if all(isinstance(item, str | int | float) for item in value):
+            return {prefix or "non_field_errors": ", ".join(str(item) for item in value)} if value else {}
+        found = {}
+        for index, inner in enumerate(value):
+            found.update(field_errors(inner, f"{prefix}[{index}]"))
+        return found
+    if value is None or value == "":
+        return {}
+    return {prefix or "non_field_errors": str(value)}
 
 
 def _flatten(value: Any) -> str:

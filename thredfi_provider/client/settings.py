@@ -64,9 +64,10 @@ class ClientSettings:
     base_url: str
     partner_id: str
     api_key: str = field(repr=False)
-    timeout: float = 30.0
+    timeout: float = 30.0  # each socket operation (connect, each read)
+    attempt_timeout: float = 60.0  # one attempt, connect plus the whole body
     max_retries: int = 5
-    max_retry_seconds: float = 120.0
+    max_retry_seconds: float = 120.0  # the whole call, retries and their waits included
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     page_size: int = MAX_PAGE_SIZE
@@ -80,6 +81,16 @@ class ClientSettings:
         if not self.api_key:
             raise ValueError("Thredfi API key (connection password) is empty")
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {self.page_size}")
         if self.max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.pool_size < 1:
+            raise ValueError(f"pool_size must be >= 1, got {self.pool_size}")
+        for name in ("timeout", "attempt_timeout", "max_retry_seconds"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be a number of seconds > 0, got {getattr(self, name)!r}")
+        for name in ("backoff_initial", "backoff_max", "token_refresh_margin"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not isinstance(self.verify, bool | str) or self.verify == "":
+            raise ValueError(f"verify must be true, false or a CA bundle path, got {self.verify!r}")

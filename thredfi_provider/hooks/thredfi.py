@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import threading
+import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
+from thredfi_provider.hooks.connection import settings_from_connection
+
 if TYPE_CHECKING:
-    from airflow.sdk import Connection
+    from collections.abc import Callable
 
     from thredfi_provider.client import ClientSettings, ThredfiClient
+    from thredfi_provider.hooks.status import Outcome, ResourceQuery
 
-_CLIENTS: dict[ClientSettings, ThredfiClient] = {}
-_CLIENTS_LOCK = threading.Lock()
+__all__ = ["ThredfiHook", "settings_from_connection", "shared_client"]
 
+# A few clients per process: an api-server that tests many connections (or one connection
+# whose key was rotated) must not keep every old key and session alive for ever.
+MAX_CLIENTS = 8
+# How long a triggerer trusts a connection it has read before reading it again (key rotation).
+CONNECTION_TTL_SECONDS = 300.0
+# "Test connection" is a click in the UI: one attempt, and an answer within seconds.
+TEST_CONNECTION_SECONDS = 10.0
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value)
+_CLIENTS: OrderedDict[ClientSettings, ThredfiClient] = OrderedDict()
+_CLIENTS_LOCK = threading.Lock()  # guards the dict only; never held while building or closing
+_SETTINGS: dict[str, tuple[float, asyncio.Future[ClientSettings]]] = {}
 
 
 def mask(secret: str) -> None:
@@ -29,55 +41,44 @@ def mask(secret: str) -> None:
     mask_secret(secret)
 
 
-def settings_from_connection(conn: Connection) -> ClientSettings:
-    """Map an Airflow connection to client settings.
-
-    login = partner UUID, password = API key, host = environment name
-    (``production``/``staging``/``development``/``sandbox``) or base URL; extras tune the client.
-    """
-    from thredfi_provider.client import ClientSettings, resolve_base_url
-
-    extra = conn.extra_dejson or {}
-    allow_http = _truthy(extra.get("allow_insecure_http", False))
-    base = extra.get("base_url") or conn.host or ""
-    if base and "://" not in base and base.lower() not in {"production", "staging", "development", "sandbox"}:
-        base = f"{extra.get('scheme', 'https')}://{base}"
-    if conn.port and base and "://" in base and base.count(":") < 2:
-        base = f"{base.rstrip('/')}:{conn.port}"
-    options: dict[str, Any] = {}
-    for name, cast in (
-        ("timeout", float),
-        ("max_retries", int),
-        ("max_retry_seconds", float),
-        ("page_size", int),
-        ("pool_size", int),
-        ("backoff_initial", float),
-        ("backoff_max", float),
-    ):
-        if extra.get(name) not in (None, ""):
-            options[name] = cast(extra[name])
-    verify = extra.get("verify", True)
-    if isinstance(verify, str) and verify.lower() in {"true", "false", "1", "0", "yes", "no"}:
-        verify = _truthy(verify)
-    return ClientSettings(
-        base_url=resolve_base_url(base or None, allow_insecure_http=allow_http),
-        partner_id=conn.login or "",
-        api_key=conn.password or "",
-        verify=verify,
-        **options,
-    )
-
-
 def shared_client(settings: ClientSettings) -> ThredfiClient:
-    """One client per connection settings per process: tasks' threads and a triggerer's triggers
-    share its session and token cache (that is what keeps token requests at two per sync)."""
+    """One client per connection settings per process, least recently used first out.
+
+    A task's threads and a triggerer's triggers share its session and token cache (that is
+    what keeps token requests at two per sync). The lock guards the dict only: building a
+    client registers secrets with Airflow's masker, which inside a triggerer may yield to the
+    event loop, so it happens outside the lock (a lost race builds one spare client, closed).
+    Call it from a worker thread in a triggerer, never from the event loop.
+    """
     from thredfi_provider.client import ThredfiClient
 
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(settings)
-        if client is None:
-            client = _CLIENTS[settings] = ThredfiClient(settings, on_secret=mask)
-        return client
+        if client is not None:
+            _CLIENTS.move_to_end(settings)
+            return client
+    built = ThredfiClient(settings, on_secret=mask)
+    evicted: list[ThredfiClient] = []
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.setdefault(settings, built)
+        _CLIENTS.move_to_end(settings)
+        while len(_CLIENTS) > MAX_CLIENTS:
+            evicted.append(_CLIENTS.popitem(last=False)[1])
+    if client is not built:
+        evicted.append(built)
+    for old in evicted:
+        old.close()
+    return client
+
+
+def clear_shared_clients() -> None:
+    """Forget every shared client (a fresh process's state; for tests and benchmarks)."""
+    with _CLIENTS_LOCK:
+        clients = list(_CLIENTS.values())
+        _CLIENTS.clear()
+    _SETTINGS.clear()
+    for client in clients:
+        client.close()
 
 
 class ThredfiHook(BaseHook):
@@ -86,11 +87,7 @@ class ThredfiHook(BaseHook):
     :param thredfi_conn_id: Airflow connection id: login = partner UUID, password = API key,
         host = environment name or base URL.
 
-    Example::
-
-        hook = ThredfiHook()
-        for invoice in hook.get_conn().list_records(business_id, "invoices", status="paid"):
-            ...
+    .. seealso:: :doc:`/connection`
     """
 
     conn_name_attr = "thredfi_conn_id"
@@ -116,19 +113,47 @@ class ThredfiHook(BaseHook):
     def client(self) -> ThredfiClient:
         return self.get_conn()
 
+    async def aget_conn(self) -> ThredfiClient:
+        """The shared client, for a trigger: nothing here blocks or masks on the event loop.
+
+        The connection is read once per connection id per process (concurrent first callers
+        share one lookup) and again after :data:`CONNECTION_TTL_SECONDS`, so a rotated key is
+        picked up within minutes while 2,000 triggers cost one lookup, not 2,000.
+        """
+        if self._client is None:
+            settings = await _cached_settings(self.thredfi_conn_id)
+            self._client = await asyncio.to_thread(shared_client, settings)
+        return self._client
+
+    def check_resource(
+        self, query: ResourceQuery, predicate: Callable[[dict[str, Any]], bool] | None = None
+    ) -> Outcome:
+        """One look at what a sensor waits for; the poke and the trigger both call this."""
+        from thredfi_provider.hooks.status import evaluate
+
+        return evaluate(self.get_conn(), query, predicate)
+
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap authenticated call: mint the partner token and read one page of businesses."""
-        from thredfi_provider.client import ThredfiError
+        """One attempt with a short deadline: mint the partner token, read one business.
+
+        A click in the UI holds an api-server thread; it must never wait out a retry budget
+        or a server's ``Retry-After``.
+        """
+        from thredfi_provider.client import ThredfiClient, ThredfiError
 
         try:
-            client = self.get_conn()
-            page = next(client.iter_pages("businesses/", page_size=1), [])
+            settings = dataclasses.replace(
+                self.settings,
+                max_retries=0,
+                max_retry_seconds=TEST_CONNECTION_SECONDS,
+                attempt_timeout=TEST_CONNECTION_SECONDS,
+            )
+            with ThredfiClient(settings, on_secret=mask) as client:
+                page = next(client.iter_pages("businesses/", page_size=1), [])
         except (ThredfiError, ValueError) as exc:
             return False, str(exc)
-        return (
-            True,
-            f"Connected to {client.settings.base_url} ({'some' if page else 'no'} businesses visible)",
-        )
+        visible = "some" if page else "no"
+        return True, f"Connected to {settings.base_url} ({visible} businesses visible)"
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -139,3 +164,43 @@ class ThredfiHook(BaseHook):
             "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
             "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
         }
+
+
+async def _cached_settings(conn_id: str) -> ClientSettings:
+    """Settings per connection id, looked up at most once per TTL by all triggers together.
+
+    An ``asyncio`` future, not a thread lock, coordinates concurrent callers: waiting on it
+    yields to the loop instead of blocking it.
+    """
+    loop = asyncio.get_running_loop()
+    cached = _SETTINGS.get(conn_id)
+    if cached is not None:
+        fetched_at, future = cached
+        failed = future.done() and (future.cancelled() or future.exception() is not None)
+        if (
+            future.get_loop() is loop
+            and not failed
+            and time.monotonic() - fetched_at < CONNECTION_TTL_SECONDS
+        ):
+            try:
+                return await asyncio.shield(future)
+            except asyncio.CancelledError:
+                if not future.cancelled():
+                    raise  # we were cancelled, not the lookup
+                # the trigger doing the lookup was cancelled: look it up ourselves
+    future = loop.create_future()
+    _SETTINGS[conn_id] = (time.monotonic(), future)
+    try:
+        connection = await ThredfiHook.aget_connection(conn_id)
+        settings = settings_from_connection(connection)
+    except BaseException as exc:
+        if _SETTINGS.get(conn_id, (0.0, None))[1] is future:
+            del _SETTINGS[conn_id]
+        if isinstance(exc, asyncio.CancelledError):
+            future.cancel()
+        else:
+            future.set_exception(exc)
+            future.exception()  # marked as retrieved; waiters re-raise it, later callers look again
+        raise
+    future.set_result(settings)
+    return settings

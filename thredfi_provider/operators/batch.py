@@ -74,17 +74,49 @@ def load_records(source: RecordsSource, context: Context) -> list[Mapping[str, A
     if source is None:
         return []
     if callable(source):
-        try:
-            produced = source(context)
-        except TypeError:
-            produced = source()
-        return list(produced)
+        # Decide from the signature, never by catching TypeError: that would run a callable a
+        # second time when its own body raises TypeError.
+        return list(call_with_context(source, context))
     if isinstance(source, str):
         parsed = json.loads(source) if source.strip() else []
         return list(parsed if isinstance(parsed, list) else [parsed])
     if isinstance(source, Mapping):
         return [source]
     return list(source)
+
+
+def call_with_context(func: Callable[..., Any], context: Context) -> Any:
+    """Call a records callable with what its signature asks for, as Airflow's callables are.
+
+    Parameters named like context keys (``ds``, ``ti``, ``data_interval_start`` ...) get those
+    values, ``**kwargs`` gets the whole context, and one other required positional parameter
+    (``def rows(context)``) gets the context itself. Decided from the signature, never by
+    catching ``TypeError``, which would run the callable twice when its own body raises it.
+    """
+    import inspect
+
+    parameters = inspect.signature(func).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        kwargs = dict(context)
+    else:
+        kwargs = {name: context[name] for name in parameters if name in context}  # type: ignore[literal-required]
+    missing = [
+        p
+        for p in parameters.values()
+        if p.name not in kwargs
+        and p.default is p.empty
+        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(missing) > 1:
+        raise TypeError(
+            f"records callable {getattr(func, '__name__', func)!r} needs {[p.name for p in missing]}; "
+            "give it one context parameter, or parameters named like context keys"
+        )
+    if missing and missing[0].kind is missing[0].POSITIONAL_ONLY:
+        return func(context, **kwargs)
+    if missing:
+        kwargs[missing[0].name] = context
+    return func(**kwargs)
 
 
 def run_jobs(jobs: Sequence[Job], summary: BatchSummary, max_workers: int) -> BatchSummary:

@@ -63,6 +63,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator):
         return model
 
     def execute(self, context: Context) -> Any:
+        from thredfi_provider.client.client import segment
         from thredfi_provider.client.errors import ThredfiError, ThredfiRecordError
         from thredfi_provider.client.models import parse_record, record_label
         from thredfi_provider.operators.lookups import BusinessLookups
@@ -80,6 +81,13 @@ class ThredfiSyncOperator(ThredfiBaseOperator):
                     raise ThredfiRecordError(
                         label, "business_id", "no business_id on the record or the operator"
                     )
+                if business_id:
+                    try:
+                        segment(business_id, "business_id")
+                    except ThredfiError:
+                        raise ThredfiRecordError(
+                            label, "business_id", f"{business_id[:80]!r} is not a Thredfi id"
+                        ) from None
                 if (business_id, record.external_id) in seen:
                     raise ThredfiRecordError(label, "external_id", "duplicate external_id in this batch")
             except ThredfiRecordError as exc:

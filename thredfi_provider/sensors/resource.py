@@ -12,7 +12,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from thredfi_provider.sensors.query import Condition, ResourceQuery
+    from thredfi_provider.hooks.status import Condition, ResourceQuery
 
 
 class ThredfiResourceSensor(BaseSensorOperator):
@@ -78,7 +78,7 @@ class ThredfiResourceSensor(BaseSensorOperator):
         self.deferrable = deferrable
 
     def _query(self) -> ResourceQuery:
-        from thredfi_provider.sensors.query import ResourceQuery, normalise_condition
+        from thredfi_provider.hooks.status import ResourceQuery, normalise_condition
 
         mapping, _ = normalise_condition(self.condition_)
         return ResourceQuery(
@@ -95,12 +95,12 @@ class ThredfiResourceSensor(BaseSensorOperator):
         from airflow.sdk.exceptions import AirflowFailException
 
         from thredfi_provider.client.errors import ThredfiError
+        from thredfi_provider.hooks.status import normalise_condition
         from thredfi_provider.hooks.thredfi import ThredfiHook
-        from thredfi_provider.sensors.query import evaluate, normalise_condition
 
         _, predicate = normalise_condition(self.condition_)
         try:
-            outcome = evaluate(ThredfiHook(self.thredfi_conn_id).get_conn(), self._query(), predicate)
+            outcome = ThredfiHook(self.thredfi_conn_id).check_resource(self._query(), predicate)
         except ThredfiError as exc:
             raise AirflowFailException(str(exc)) from exc
         if not outcome.met:
@@ -128,13 +128,18 @@ class ThredfiResourceSensor(BaseSensorOperator):
             timeout=timedelta(seconds=float(self.timeout) + 60),
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Turn the trigger's event into the task's outcome; an unexpected event fails clearly."""
         from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
-        status = event.get("status")
+        status = event.get("status") if isinstance(event, dict) else None
         if status == "success":
-            return event.get("value")
-        message = str(event.get("message", "unknown trigger event"))
+            return event.get("value") if isinstance(event, dict) else None
+        if status in ("failure", "timeout"):
+            message = str(event.get("message") or status) if isinstance(event, dict) else status
+        else:
+            message = f"unexpected event from the Thredfi trigger: {str(event)[:200]!r}"
+        self.log.error("Thredfi %s sensor did not succeed: %s", self.resource, message)
         if self.soft_fail:
             raise AirflowSkipException(message)
         if status == "timeout":

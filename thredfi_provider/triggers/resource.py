@@ -1,22 +1,50 @@
 """The deferrable half of ThredfiResourceSensor: polls in the triggerer without blocking it.
 
-Each poll runs the ordinary (sync) client in a worker thread via ``asyncio.to_thread``, on a
-client shared by every trigger of the same connection in this process, so auth, retries and
-error mapping are the client's own and token requests stay at one per business. Only
-JSON-safe kwargs are serialised: the connection id and the query, never a token.
+Triggerer etiquette, because this loop is shared with every other provider's triggers:
+
+- nothing here blocks the event loop or holds a thread lock across a call that can yield:
+  the connection is read with the async lookup (once per connection id per process), and the
+  client is built and used in worker threads;
+- each poll's total time, retries included, is a fraction of the poll interval: the next poll
+  *is* the retry, and no executor thread is held through a long outage;
+- first polls are spread over the interval, so a thousand sensors deferred together do not
+  poll together;
+- polls log at DEBUG; INFO is for state changes and a periodic heartbeat.
+
+Only JSON-safe kwargs are serialised (the connection id and the query), never a token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+if TYPE_CHECKING:
+    from thredfi_provider.hooks.status import Outcome, ResourceQuery
+    from thredfi_provider.hooks.thredfi import ThredfiHook
+
+HEARTBEAT_SECONDS = 600.0
+
+
+def poll_budget(poll_interval: float) -> float:
+    """A poll's whole time, retries included: a quarter of the interval, 1 s to 60 s."""
+    return min(max(poll_interval / 4, 1.0), 60.0)
+
 
 class ThredfiResourceTrigger(BaseTrigger):
+    """Poll a Thredfi resource until the sensor's condition is met, fails or times out.
+
+    :param thredfi_conn_id: the ``thredfi`` connection.
+    :param query: a :class:`~thredfi_provider.hooks.status.ResourceQuery` as a dict.
+    :param poll_interval: seconds between polls.
+    :param timeout_at: epoch seconds after which the trigger reports a timeout.
+    """
+
     def __init__(
         self,
         *,
@@ -44,19 +72,44 @@ class ThredfiResourceTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from thredfi_provider.client.errors import ThredfiError
-        from thredfi_provider.hooks.thredfi import ThredfiHook, settings_from_connection, shared_client
-        from thredfi_provider.sensors.query import ResourceQuery, evaluate
+        from thredfi_provider.hooks.status import ResourceQuery
+        from thredfi_provider.hooks.thredfi import ThredfiHook
 
         try:
             query = ResourceQuery(**self.query)
-            connection = await ThredfiHook.aget_connection(self.thredfi_conn_id)
-            client = shared_client(settings_from_connection(connection))
+        except (TypeError, ValueError) as exc:
+            yield _event({"status": "failure", "message": f"invalid Thredfi sensor query: {exc}"})
+            return
+        hook = ThredfiHook(self.thredfi_conn_id)
+        try:
+            await hook.aget_conn()
         except (ValueError, ThredfiError) as exc:
             yield _event({"status": "failure", "message": str(exc)})
             return
+        except Exception as exc:  # the SDK raises its own not-found type; name the connection
+            yield _event(
+                {
+                    "status": "failure",
+                    "message": f"cannot read Thredfi connection {self.thredfi_conn_id!r} "
+                    f"(deleted or never created?): {type(exc).__name__}: {exc}",
+                }
+            )
+            return
+        # The sensor looked once before deferring; spread the next looks over the interval.
+        await asyncio.sleep(random.uniform(0, self._sleep_for()))
+        async for event in self._poll(hook, query):
+            yield event
+
+    async def _poll(self, hook: ThredfiHook, query: ResourceQuery) -> AsyncIterator[TriggerEvent]:
+        from thredfi_provider.client.errors import ThredfiError
+
+        last_reason = ""
+        last_info = time.monotonic()
+        polls = 0
         while True:
+            polls += 1
             try:
-                outcome = await asyncio.to_thread(evaluate, client, query)
+                outcome = await asyncio.to_thread(_look, hook, query, poll_budget(self.poll_interval))
             except ThredfiError as exc:
                 yield _event({"status": "failure", "message": str(exc)})
                 return
@@ -66,8 +119,27 @@ class ThredfiResourceTrigger(BaseTrigger):
             if self.timeout_at is not None and time.time() >= self.timeout_at:
                 yield _event({"status": "timeout", "message": f"gave up waiting: {outcome.reason}"})
                 return
-            self.log.info("Thredfi %s not ready: %s", query.resource, outcome.reason)
-            await asyncio.sleep(self.poll_interval)
+            now = time.monotonic()
+            if outcome.reason != last_reason or now - last_info >= HEARTBEAT_SECONDS:
+                self.log.info("Thredfi %s not ready (poll %d): %s", query.resource, polls, outcome.reason)
+                last_reason, last_info = outcome.reason, now
+            else:
+                self.log.debug("Thredfi %s not ready: %s", query.resource, outcome.reason)
+            await asyncio.sleep(self._sleep_for())
+
+    def _sleep_for(self) -> float:
+        """The poll interval, cut short so the timeout is reported on time."""
+        if self.timeout_at is None:
+            return self.poll_interval
+        return max(0.0, min(self.poll_interval, self.timeout_at - time.time()))
+
+
+def _look(hook: ThredfiHook, query: ResourceQuery, budget: float) -> Outcome:
+    """One poll in a worker thread, its every request and retry inside ``budget`` seconds."""
+    from thredfi_provider.client.deadline import deadline
+
+    with deadline(budget):
+        return hook.check_resource(query)
 
 
 def _event(payload: dict[str, Any]) -> TriggerEvent:

@@ -1,8 +1,10 @@
-"""What a sensor waits for, as plain JSON-safe data, and one evaluation of it.
+"""What a sensor waits for, as plain JSON-safe data, and one look at it.
 
-The poke path and the trigger both call :func:`evaluate` with the same client, so the
-decision of "met / not yet / failed" exists once. Only what is JSON-safe lives in the query
-(the trigger serialises it); a callable condition is for poke/reschedule modes only.
+The hook owns this status logic (as the dbt Cloud and HTTP providers' hooks do): the sensor's
+poke and the trigger's poll both call :meth:`ThredfiHook.check_resource`, so "met / not yet /
+failed" is decided in one place, and the trigger never imports the sensor. Only what is
+JSON-safe lives in the query (the trigger serialises it); a callable condition is for poke
+and reschedule modes only.
 """
 
 from __future__ import annotations

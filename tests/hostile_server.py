@@ -1,0 +1,174 @@
+"""A small misbehaving Thredfi on 127.0.0.1, for the faults our friendly sandbox never makes.
+
+It mints tokens like Thredfi (so the real client authenticates as it would) and then, by the
+first path segment under ``/v1/platform/``, misbehaves:
+
+- ``stall/``: accepts the request and never answers (until the server stops);
+- ``drip/``: answers 200 and sends the body one byte a second;
+- ``drip-headers/``: sends the status line and headers one byte a second;
+- ``loop-next/``: a list page whose ``next`` link points back at itself;
+- ``loop-page/``: a list page whose ``page_info.current_page`` never advances;
+- ``endless/``: a list that claims 500 records but a million pages, each page new;
+- ``echo/``: 400 with the request's headers (``Authorization`` included) echoed in the body;
+- ``echo-token/``: every request under it, token requests included, answers 401 with its
+  headers (the Basic ``Authorization``) echoed; use it as the base URL's path;
+- ``retry-after/<value>/``: 429 with ``Retry-After: <value>`` (``day`` = an HTTP date a day ahead);
+- ``drf/``: 400 with DRF's plain validation body, nested like the request;
+- ``unavailable/``: 503 with no ``Retry-After``;
+- anything else: 200 ``{"ok": true}``.
+
+Every request is recorded (method, path, Authorization header) so a test can prove what was,
+and was not, sent. Every wait here is bounded by the server's stop event.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PARTNER_ID = "7d1c7a52-3f0e-4c36-9d93-2f6a1b0c9e11"
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    authorization: str | None
+
+
+@dataclass
+class HostileServer:
+    api_key: str = field(default_factory=lambda: "sk_" + secrets.token_urlsafe(24))
+    partner_id: str = PARTNER_ID
+    seen: list[Seen] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.stopping = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1})
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=10)
+
+    def hits(self, scenario: str) -> list[Seen]:
+        return [s for s in self.seen if s.path.startswith(f"/v1/platform/{scenario}/")]
+
+
+def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def do_GET(self) -> None:
+            self._route()
+
+        def do_POST(self) -> None:
+            self._route()
+
+        def do_PATCH(self) -> None:
+            self._route()
+
+        def _route(self) -> None:
+            self._body()
+            path = self.path.split("?", 1)[0]
+            server.seen.append(Seen(self.command, self.path, self.headers.get("Authorization")))
+            if path.startswith("/v1/platform/echo-token/"):
+                self._send(401, {"error": "who are you?", "echo": dict(self.headers.items())})
+                return
+            if path.endswith("/oauth2/token/"):
+                token = "tok_" + secrets.token_urlsafe(16)
+                server.tokens.append(token)
+                self._send(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+                return
+            parts = path.removeprefix("/v1/platform/").split("/")
+            scenario = parts[0]
+            if scenario == "stall":
+                server.stopping.wait(120)
+            elif scenario == "drip":
+                self._drip(b'{"ok": true, "padding": "' + b"x" * 200 + b'"}', headers_first=True)
+            elif scenario == "drip-headers":
+                self._drip(b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 300 + b"\r\n\r\n", headers_first=False)
+            elif scenario == "loop-next":
+                self._send(200, {"count": 500, "next": self.path, "results": [{"id": "x"}]})
+            elif scenario == "loop-page":
+                page_info = {"total_count": 500, "current_page": 1, "total_pages": 5, "page_size": 100}
+                self._send(200, {"count": 500, "page_info": page_info, "results": [{"id": "x"}] * 100})
+            elif scenario == "endless":
+                page = int(
+                    dict(p.split("=", 1) for p in self.path.split("?", 1)[-1].split("&")).get("page", 1)
+                )
+                page_info = {"total_count": 500, "current_page": page, "total_pages": 10**6, "page_size": 100}
+                self._send(200, {"count": 500, "page_info": page_info, "results": [{"id": "x"}] * 100})
+            elif scenario == "echo":
+                self._send(400, {"error": "bad request", "echo": dict(self.headers.items())})
+            elif scenario == "retry-after":
+                value = parts[1]
+                if value == "day":
+                    value = format_datetime(_utc_in(86400), usegmt=True)
+                self._send(429, {"error": "slow down"}, {"Retry-After": value})
+            elif scenario == "drf":
+                self._send(400, {"line_items": [{}, {"unit_price": ["A valid integer is required."]}],
+                                 "customer_id": ["This field is required."]})  # fmt: skip
+            elif scenario == "unavailable":
+                self._send(503, {"error": "unavailable"})
+            else:
+                self._send(200, {"ok": True})
+
+        def _drip(self, payload: bytes, *, headers_first: bool) -> None:
+            if headers_first:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.flush()
+            for byte in payload:
+                if server.stopping.wait(1.0):
+                    return
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    return  # the client gave up: what we want
+
+    return Handler
+
+
+def _utc_in(seconds: float) -> Any:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)

@@ -1,0 +1,121 @@
+"""Connection parsing: every mistake is named by field, when the connection is read."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from airflow.sdk import Connection
+
+from thredfi_provider.hooks import thredfi as hook_module
+from thredfi_provider.hooks.connection import ThredfiConnectionConfigError, settings_from_connection
+
+
+def conn(host: str = "production", port: int | None = None, extra: object = None) -> Connection:
+    raw_extra = extra if isinstance(extra, str) or extra is None else json.dumps(extra)
+    return Connection(
+        conn_id="thredfi_cfg",
+        conn_type="thredfi",
+        login="partner",
+        password="key-123456",
+        host=host,
+        port=port,
+        extra=raw_extra,
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "url"),
+    [
+        ("http://[::1]", 8080, "http://[::1]:8080"),
+        ("::1", 8080, "https://[::1]:8080"),
+        ("[::1]", 8443, "https://[::1]:8443"),
+        ("http://127.0.0.1", 9000, "http://127.0.0.1:9000"),
+        ("http://127.0.0.1:9000", None, "http://127.0.0.1:9000"),
+        ("api.example.com", 8443, "https://api.example.com:8443"),
+    ],
+)
+def test_hosts_keep_their_port_ipv6_included(host, port, url):
+    assert settings_from_connection(conn(host, port)).base_url == url
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ('{"timeout": 5', "extra"),
+        ("[1, 2]", "extra"),
+        ({"timeout": 0}, "extra.timeout"),
+        ({"timeout": -1}, "extra.timeout"),
+        ({"timeout": "thirty"}, "extra.timeout"),
+        ({"max_retries": "two"}, "extra.max_retries"),
+        ({"max_retries": 1.5}, "extra.max_retries"),
+        ({"page_size": 1000}, "extra.page_size"),
+        ({"attempt_timeout": 0}, "extra.attempt_timeout"),
+        ({"verify": 0}, "extra.verify"),
+        ({"verify": "0"}, "extra.verify"),
+        ({"verify": "no"}, "extra.verify"),
+        ({"verify": "/no/such/ca-bundle.pem"}, "extra.verify"),
+        ({"allow_insecure_http": "maybe"}, "extra.allow_insecure_http"),
+    ],
+)
+def test_bad_extras_are_refused_naming_the_connection_and_field(extra, field):
+    with pytest.raises(ThredfiConnectionConfigError) as caught:
+        settings_from_connection(conn(extra=extra))
+    assert caught.value.field == field
+    assert "thredfi_cfg" in str(caught.value)
+    assert field in str(caught.value)
+
+
+def test_missing_credentials_name_login_and_password():
+    empty = Connection(conn_id="c", conn_type="thredfi", host="production")
+    with pytest.raises(ThredfiConnectionConfigError) as caught:
+        settings_from_connection(empty)
+    assert caught.value.field == "login"
+
+
+def test_verify_is_off_only_when_explicitly_false_and_that_is_logged_each_time(caplog, tmp_path):
+    assert settings_from_connection(conn(extra={"verify": True})).verify is True
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert settings_from_connection(conn(extra={"verify": str(bundle)})).verify == str(bundle)
+    settings = settings_from_connection(conn(extra={"verify": "false"}))
+    assert settings.verify is False
+    from thredfi_provider.client import ThredfiClient
+
+    with caplog.at_level(logging.WARNING, logger="thredfi_provider.client.client"):
+        ThredfiClient(settings).close()
+        ThredfiClient(settings).close()
+    warnings = [r for r in caplog.records if "verification is OFF" in r.getMessage()]
+    assert len(warnings) == 2
+
+
+def test_the_client_cache_is_bounded_and_closes_what_it_evicts(monkeypatch):
+    hook_module.clear_shared_clients()
+    closed: list[object] = []
+    from thredfi_provider.client import ThredfiClient
+
+    monkeypatch.setattr(ThredfiClient, "close", lambda self: closed.append(self))
+    clients = [
+        hook_module.shared_client(settings_from_connection(conn(extra={"timeout": 1 + n})))
+        for n in range(hook_module.MAX_CLIENTS + 3)
+    ]
+    assert len(hook_module._CLIENTS) == hook_module.MAX_CLIENTS
+    assert closed == clients[:3]  # the least recently used, in order
+    # a hit moves a client to the back of the line
+    again = hook_module.shared_client(clients[3].settings)
+    assert again is clients[3]
+    hook_module.shared_client(settings_from_connection(conn(extra={"timeout": 99})))
+    assert closed[-1] is clients[4]
+    hook_module.clear_shared_clients()
+
+
+def test_building_a_client_does_not_hold_the_cache_lock(monkeypatch):
+    """Masking a secret may yield to a triggerer's event loop: never with the lock held."""
+    hook_module.clear_shared_clients()
+    held: list[bool] = []
+    monkeypatch.setattr(hook_module, "mask", lambda secret: held.append(hook_module._CLIENTS_LOCK.locked()))
+    hook_module.shared_client(settings_from_connection(conn()))
+    assert held, "the client should register its secrets"
+    assert not any(held)
+    hook_module.clear_shared_clients()
