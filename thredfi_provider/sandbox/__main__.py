@@ -9,7 +9,13 @@ import signal
 import sys
 import threading
 
-from thredfi_provider.sandbox.config import DEFAULT_API_KEY, DEFAULT_PARTNER_ID, FaultConfig, SandboxConfig
+from thredfi_provider.sandbox.config import (
+    DEFAULT_API_KEY,
+    DEFAULT_PARTNER_ID,
+    FaultConfig,
+    SandboxConfig,
+    strict_from_env,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -22,7 +28,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--partner-id", default=os.environ.get("THREDFI_SANDBOX_PARTNER_ID", DEFAULT_PARTNER_ID)
     )
     parser.add_argument("--api-key", default=os.environ.get("THREDFI_SANDBOX_API_KEY", DEFAULT_API_KEY))
-    parser.add_argument("--token-lifetime", type=int, default=3600, help="seconds")
+    parser.add_argument(
+        "--token-lifetime", type=int, default=None, help="seconds (default: 3600, or 5 with --strict)"
+    )
+    parser.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=strict_from_env(),
+        help="hold clients to the API reference (docs/sandbox.md; also THREDFI_SANDBOX_STRICT=1)",
+    )
     parser.add_argument("--pagination", choices=["both", "next", "page_info"], default="both")
     parser.add_argument("--partner-token-body", choices=["any", "form", "json"], default="any")
     parser.add_argument(
@@ -39,10 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     fault_config = FaultConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(FaultConfig)})
-    config = SandboxConfig(
+    return SandboxConfig(
         partners={args.partner_id: args.api_key},
         token_lifetime=args.token_lifetime,
         pagination=args.pagination,
@@ -50,11 +63,18 @@ def main(argv: list[str] | None = None) -> None:
         activation_delay=args.activation_delay,
         db_path=args.db,
         faults=fault_config,
+        strict=args.strict,
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    config = config_from_args(args)
     from thredfi_provider.sandbox.server import SandboxServer
 
     server = SandboxServer(config, host=args.host, port=args.port).start()
-    print(f"Thredfi sandbox listening on {server.base_url} (partner {server.partner_id})", flush=True)
+    mode = " in strict mode" if config.strict else ""
+    print(f"Thredfi sandbox listening on {server.base_url} (partner {server.partner_id}){mode}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from thredfi_provider.sandbox.config import SandboxConfig
 from thredfi_provider.sandbox.errors import install_error_handlers
 from thredfi_provider.sandbox.faults import FaultController, FaultInjectionMiddleware
+from thredfi_provider.sandbox.models import STRICT
 from thredfi_provider.sandbox.routes import control, general_ledger, payables, payments, platform, receivables
 from thredfi_provider.sandbox.state import SandboxState
 from thredfi_provider.version import __version__
@@ -41,6 +42,20 @@ class RequestIdMiddleware:
         await self.app(scope, receive, stamped)
 
 
+class StrictModeMiddleware:
+    """Mark every request strict, for the request-body models (their validation cannot see the app)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        token = STRICT.set(True)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            STRICT.reset(token)
+
+
 def create_app(config: SandboxConfig | None = None) -> FastAPI:
     """The API alone (used for the OpenAPI schema and schemathesis)."""
     config = config or SandboxConfig()
@@ -66,6 +81,8 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(control.router)
     app.add_middleware(RequestIdMiddleware)
+    if config.strict:
+        app.add_middleware(StrictModeMiddleware)
     return app
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 DEFAULT_PARTNER_ID = "5a9d2c1e-0f4b-4c83-9b61-7d2e1a3c4b5f"
 DEFAULT_API_KEY = "sandbox-api-key"
+DEFAULT_TOKEN_LIFETIME = 3600  # every published ``expires_in`` example (CONTRACT.md §1.3)
+STRICT_TOKEN_LIFETIME = 5  # strict mode: a client that never renews a token fails within seconds
 
 PaginationStyle = Literal["both", "next", "page_info"]
 PartnerTokenBody = Literal["any", "form", "json"]
@@ -66,14 +69,31 @@ class FaultConfig:
 
 @dataclass(frozen=True)
 class SandboxConfig:
+    """``strict=True`` holds clients to the API reference where the published pages disagree
+    (docs/sandbox.md, "Strict mode"); the default accepts every published variant."""
+
     partners: dict[str, str] = field(default_factory=lambda: {DEFAULT_PARTNER_ID: DEFAULT_API_KEY})
-    token_lifetime: int = 3600
+    token_lifetime: int | None = None  # seconds; None: the mode's default (see ``token_seconds``)
     signing_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     pagination: PaginationStyle = "both"
     partner_token_body: PartnerTokenBody = "any"  # noqa: S105 - a body style, not a secret
     activation_delay: float = 0.0
     db_path: str | None = None
     faults: FaultConfig = field(default_factory=FaultConfig)
+    strict: bool = False
+
+    @property
+    def token_seconds(self) -> int:
+        """The token lifetime in force: the one set, else 3600 s, or 5 s in strict mode."""
+        if self.token_lifetime is not None:
+            return self.token_lifetime
+        return STRICT_TOKEN_LIFETIME if self.strict else DEFAULT_TOKEN_LIFETIME
+
+
+def strict_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    """``THREDFI_SANDBOX_STRICT`` (``1``/``true``/``yes``/``on``), the CLI's default for ``--strict``."""
+    env = os.environ if environ is None else environ
+    return bool(_coerce(env.get("THREDFI_SANDBOX_STRICT", ""), bool))
 
 
 def _coerce(raw: str, type_name: Any) -> Any:

@@ -4,14 +4,28 @@ Where the published pages disagree (CONTRACT.md §10) both spellings are accepte
 ``currency``/``base_currency``, ``unit_price``/``unit_price_cents``,
 ``total_amount_cents``/``amount_cents``. Money is strict integer cents: a float or a
 string is a validation error, as it should be for an accounting ledger.
+
+In strict mode (``STRICT`` set for the request) a field marked ``guide_only`` is refused and a
+field typed ``RequiredInStrict`` is required, as the API reference has them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from contextvars import ContextVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 MAX_CENTS = 100_000_000_000  # one billion in major units: anything above is a unit mistake
 CURRENCIES = ("GBP", "EUR", "USD", "SEK", "NOK", "DKK", "ISK", "MYR", "SGD")
@@ -19,6 +33,34 @@ Cents = Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
 PositiveCents = Annotated[StrictInt, Field(ge=1, le=MAX_CENTS)]
 Text255 = Annotated[str, Field(min_length=1, max_length=255)]
 Currency = Annotated[str, Field(min_length=3, max_length=3)]
+
+# Set per request by the app when the sandbox runs strict: body validation cannot see the app.
+STRICT: ContextVar[bool] = ContextVar("thredfi_sandbox_strict", default=False)
+T = TypeVar("T")
+
+
+def _required_when_strict(value: Any) -> Any:
+    if STRICT.get():
+        if value is None:
+            raise PydanticCustomError("missing", "Field required")
+        if isinstance(value, str) and not value:
+            raise PydanticCustomError("blank", "This field may not be blank.")
+    return value
+
+
+# Optional by default, required (and not blank) in strict mode, where the API reference requires it.
+RequiredInStrict = Annotated[T | None, Field(validate_default=True), AfterValidator(_required_when_strict)]
+
+
+def guide_only(api_reference: str) -> BeforeValidator:
+    """A field only the guides send: refused in strict mode, naming what the API reference uses."""
+
+    def refuse_when_strict(value: Any) -> Any:
+        if STRICT.get():
+            raise PydanticCustomError("guide_only", f"Not in the API reference: {api_reference}.")
+        return value
+
+    return BeforeValidator(refuse_when_strict)
 
 
 def parse_date(value: Any) -> str:
@@ -44,17 +86,19 @@ class _Body(BaseModel):
 
 class TokenRequest(_Body):
     grant_type: str = "client_credentials"
-    client_id: str | None = None
+    client_id: RequiredInStrict[str] = None
 
 
 class BusinessCreate(_Body):
     external_id: Text255
     legal_name: Text255
-    entity_type: str | None = None
+    entity_type: RequiredInStrict[str] = None
     email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     country: Annotated[str, Field(min_length=2, max_length=2)] = "GB"
     base_currency: Currency | None = None
-    currency: Currency | None = None
+    currency: Annotated[Currency | None, guide_only("send base_currency")] = None
+    registration_number: Annotated[Any, guide_only("send company_number")] = None  # old onboarding
+    address: Annotated[Any, guide_only("a business has no address object")] = None  # old onboarding
     phone_number: str | None = None
     tin: str | None = None
     vat_number: Annotated[str, Field(max_length=20)] | None = None
@@ -88,7 +132,9 @@ class PartyCreate(_Body):
     external_id: Text255 | None = None
     individual_name: Annotated[str, Field(max_length=255)] | None = None
     company_name: Annotated[str, Field(max_length=255)] | None = None
-    name: Annotated[str, Field(max_length=255)] | None = None  # verify-integration guide
+    name: Annotated[  # verify-integration guide
+        Annotated[str, Field(max_length=255)] | None, guide_only("send individual_name or company_name")
+    ] = None
     email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     mobile_phone: str | None = None
     office_phone: str | None = None
@@ -113,9 +159,11 @@ class PartyCreate(_Body):
 class LineItem(_Body):
     description: Annotated[str, Field(max_length=1000)] | None = None
     quantity: Annotated[float, Field(gt=0, le=1_000_000)] = 1
-    unit_price_cents: Cents | None = None
-    unit_price: Cents | None = None
-    account_code: Annotated[str, Field(max_length=20)] | None = None
+    unit_price_cents: Annotated[Cents | None, guide_only("send unit_price")] = None
+    unit_price: RequiredInStrict[Cents] = None
+    account_code: Annotated[
+        Annotated[str, Field(max_length=20)] | None, guide_only("send account_identifier with an account id")
+    ] = None
     account_identifier: dict[str, Any] | None = None
     external_id: str | None = None
     product: str | None = None
@@ -140,7 +188,8 @@ class InvoiceCreate(_Body):
     invoice_type: Literal["invoice"] = "invoice"
     sent_at: str | None = None
     due_at: str | None = None
-    currency: Currency | None = None
+    # The guides send a currency; the API reference's create-invoice schema has none.
+    currency: Annotated[Currency | None, guide_only("an invoice takes the business base currency")] = None
     memo: Annotated[str, Field(max_length=5000)] | None = None
     line_items: Annotated[list[LineItem], Field(min_length=1, max_length=500)]
     transaction_tags: list[str] = Field(default_factory=list)
@@ -185,9 +234,9 @@ PAYMENT_METHODS = (
 
 class PaymentCreate(_Body):
     external_id: Text255 | None = None
-    customer_id: str | None = None
-    total_amount_cents: PositiveCents | None = None
-    amount_cents: PositiveCents | None = None
+    customer_id: RequiredInStrict[str] = None
+    total_amount_cents: RequiredInStrict[PositiveCents] = None
+    amount_cents: Annotated[PositiveCents | None, guide_only("send total_amount_cents")] = None  # guides
     payment_date: str
     currency: Currency | None = None
     payment_method: Literal[PAYMENT_METHODS] = "bank_transfer"  # type: ignore[valid-type]

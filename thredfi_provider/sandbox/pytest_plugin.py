@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def thredfi_sandbox_factory() -> Iterator[Callable[..., SandboxServer]]:
-    """Start sandboxes with custom settings: ``thredfi_sandbox_factory(pagination="next", faults=...)``.
+    """Start sandboxes with custom settings: ``thredfi_sandbox_factory(pagination="next", faults=...)``,
+    ``thredfi_sandbox_factory(strict=True)``.
 
     Each gets a random API key, so a leak of it in a test log is a real finding.
     """
@@ -43,6 +44,12 @@ def thredfi_sandbox_factory() -> Iterator[Callable[..., SandboxServer]]:
 def thredfi_sandbox(thredfi_sandbox_factory: Callable[..., SandboxServer]) -> SandboxServer:
     """A fresh sandbox with default settings."""
     return thredfi_sandbox_factory()
+
+
+@pytest.fixture
+def thredfi_strict_sandbox(thredfi_sandbox_factory: Callable[..., SandboxServer]) -> SandboxServer:
+    """A fresh sandbox in strict mode: the API reference's fields, filters and errors, 5 s tokens."""
+    return thredfi_sandbox_factory(strict=True)
 
 
 @pytest.fixture

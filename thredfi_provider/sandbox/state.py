@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,29 @@ from thredfi_provider.sandbox.tokens import BUSINESS_SCOPE, PARTNER_SCOPE, Claim
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
+# The filters each list endpoint documents (CONTRACT.md §5), used only in strict mode: there any
+# other query parameter is ignored, as a server that does not know it would, and every row comes
+# back. ``page`` and ``page_size`` always apply. Invoice ``status`` is the pagination guide's
+# example (§4); invoice payments publish descriptions only, so their names are the ones the
+# sibling endpoints use for the same filters (invoices' ``customer_id``, bill payments' rest).
+DOCUMENTED_FILTERS: dict[str, frozenset[str]] = {
+    "businesses": frozenset({"country", "entity_type", "is_archived"}),
+    "customers": frozenset(),  # the list's parameters were cut from every captured page
+    "vendors": frozenset(
+        {"external_id", "external_id_contains", "include_archived", "name", "name_contains"}
+    ),
+    "invoices": frozenset(
+        {"customer_external_id", "customer_id", "due_at_start", "due_at_end", "max_amount", "status"}
+    ),
+    "payments": frozenset({"status", "customer_id", "invoice_id", "payment_date_start", "payment_date_end"}),
+    "bills": frozenset(),  # no list parameters were captured for bills
+    "bill_payments": frozenset(
+        {"status", "payment_method", "vendor_id", "bill_id", "payment_date_start", "payment_date_end"}
+    ),
+    "journal_entries": frozenset({"date_from", "date_to", "status"}),
+    "accounts": frozenset({"account_type"}),
+}
+
 
 @dataclass
 class SandboxState:
@@ -30,7 +54,7 @@ class SandboxState:
 
     @classmethod
     def create(cls, config: SandboxConfig) -> SandboxState:
-        return cls(config, Store(config.db_path), TokenAuthority(config.signing_key, config.token_lifetime))
+        return cls(config, Store(config.db_path), TokenAuthority(config.signing_key, config.token_seconds))
 
 
 def state_of(request: Request) -> SandboxState:
@@ -113,5 +137,14 @@ def paginate(request: Request, items: list[Record], render: Any = None) -> dict[
     return body
 
 
-def query_key(request: Request, *names: str) -> tuple[tuple[str, str], ...]:
-    return tuple((n, request.query_params.get(n, "")) for n in names)
+def list_filters(request: Request, endpoint: str) -> Mapping[str, str]:
+    """The query parameters a list acts on: all of them, or in strict mode the documented ones."""
+    params = request.query_params
+    if not state_of(request).config.strict:
+        return params
+    documented = DOCUMENTED_FILTERS[endpoint]
+    return {name: value for name, value in params.items() if name in documented}
+
+
+def query_key(params: Mapping[str, str], *names: str) -> tuple[tuple[str, str], ...]:
+    return tuple((n, params.get(n, "")) for n in names)

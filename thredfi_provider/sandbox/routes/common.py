@@ -93,6 +93,25 @@ def in_range(value: str | None, start: str | None, end: str | None) -> bool:
     return (not start or day >= start[:10]) and (not end or day <= end[:10])
 
 
+def _line_account(
+    state: SandboxState, business_id: str, line: LineItem, index: int, default_code: str, kinds: set[str]
+) -> Record:
+    """The line's ledger account: by the API reference's ``account_identifier``
+    ``{"id": ..., "type": "AccountId"}`` when it names an id (the only form strict mode takes);
+    otherwise, by default, by the guides' ``account_code`` (or an identifier's ``code``)."""
+    identifier = line.account_identifier
+    if identifier is not None and (state.config.strict or "id" in identifier):
+        field = f"line_items.{index}.account_identifier"
+        acc = state.store.get("accounts", str(identifier.get("id")))
+        if acc is None or acc["business_id"] != business_id or acc["account_type"] not in kinds:
+            raise validation(
+                field, f"Expected the id of a {' or '.join(sorted(kinds))} account of this business."
+            )
+        return acc
+    code = line.account_code or str((identifier or {}).get("code") or default_code)
+    return ledger.require_account(state, business_id, code, f"line_items.{index}.account_code", kinds)
+
+
 def render_lines(
     state: SandboxState,
     business_id: str,
@@ -103,8 +122,8 @@ def render_lines(
 ) -> list[Record]:
     rendered = []
     for index, line in enumerate(lines):
-        code = line.account_code or str((line.account_identifier or {}).get("code") or default_code)
-        acc = ledger.require_account(state, business_id, code, f"line_items.{index}.account_code", kinds)
+        acc = _line_account(state, business_id, line, index, default_code, kinds)
+        code = acc["code"]
         rendered.append(
             {
                 "id": new_id(),

@@ -10,7 +10,14 @@ from thredfi_provider.sandbox import ledger
 from thredfi_provider.sandbox.errors import ApiError
 from thredfi_provider.sandbox.models import parse_date
 from thredfi_provider.sandbox.routes.common import in_range, split_ids
-from thredfi_provider.sandbox.state import business_context, paginate, query_key, state_of, today
+from thredfi_provider.sandbox.state import (
+    business_context,
+    list_filters,
+    paginate,
+    query_key,
+    state_of,
+    today,
+)
 from thredfi_provider.sandbox.store import Record
 
 router = APIRouter(prefix="/v1/platform/businesses/{business_id}")
@@ -32,8 +39,10 @@ def _date_param(name: str, value: str | None) -> str | None:
 async def list_accounts(
     request: Request, business: Business, account_type: str | None = None
 ) -> dict[str, Any]:
+    """The parameter is declared for the schema; the filter is read through ``list_filters``."""
     state = state_of(request)
     totals = ledger.balances(state, business["id"])
+    wanted = list_filters(request, "accounts").get("account_type")
 
     def render(acc: Record) -> Record:
         t = totals.get(acc["code"], {"debit": 0, "credit": 0})
@@ -47,9 +56,7 @@ async def list_accounts(
         }
 
     accounts = [
-        a
-        for a in state.store.all("accounts", business["id"])
-        if not account_type or a["account_type"] == account_type
+        a for a in state.store.all("accounts", business["id"]) if not wanted or a["account_type"] == wanted
     ]
     return paginate(request, accounts, render)
 
@@ -65,19 +72,23 @@ async def list_journal_entries(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1)] = 20,
 ) -> dict[str, Any]:
-    """Entries with their lines, so an export needs no per-entry detail call."""
+    """Entries with their lines, so an export needs no per-entry detail call.
+
+    The parameters are declared for the schema; filters are read through ``list_filters``.
+    """
     state = state_of(request)
-    start, end = _date_param("date_from", date_from), _date_param("date_to", date_to)
-    statuses = split_ids(status)
+    q = list_filters(request, "journal_entries")
+    start, end = _date_param("date_from", q.get("date_from")), _date_param("date_to", q.get("date_to"))
+    statuses = split_ids(q.get("status"))
 
     def keep(r: Record) -> bool:
         return (
             in_range(r["entry_date"], start, end)
             and (not statuses or r["status"] in statuses)
-            and (not source_type or r["source_type"] == source_type)
+            and (not q.get("source_type") or r["source_type"] == q["source_type"])
         )
 
-    key = query_key(request, "date_from", "date_to", "status", "source_type")
+    key = query_key(q, "date_from", "date_to", "status", "source_type")
     return paginate(request, state.store.query("journal_entries", business["id"], key, keep))
 
 

@@ -22,6 +22,7 @@ from thredfi_provider.sandbox.routes.common import (
 from thredfi_provider.sandbox.state import (
     SandboxState,
     business_context,
+    list_filters,
     new_id,
     now_iso,
     paginate,
@@ -138,7 +139,7 @@ async def create_bill_payment(request: Request, business: Business, body: BillPa
 @router.get("/bills/payments/", tags=["bill-payments"])
 async def list_bill_payments(request: Request, business: Business) -> dict[str, Any]:
     state = state_of(request)
-    q = request.query_params
+    q = list_filters(request, "bill_payments")
     statuses = split_ids(q.get("status"))
 
     def keep(r: Record) -> bool:
@@ -151,7 +152,7 @@ async def list_bill_payments(request: Request, business: Business) -> dict[str, 
             and in_range(r["payment_date"], q.get("payment_date_start"), q.get("payment_date_end"))
         )
 
-    key = query_key(request, "status", "vendor_id", "payment_method", "external_id", "bill_id",
+    key = query_key(q, "status", "vendor_id", "payment_method", "external_id", "bill_id",
                     "payment_date_start", "payment_date_end")  # fmt: skip
     return paginate(request, state.store.query("bill_payments", business["id"], key, keep))
 
@@ -228,7 +229,7 @@ async def create_bill(request: Request, business: Business, body: BillCreate) ->
 @router.get("/bills/", tags=["bills"])
 async def list_bills(request: Request, business: Business) -> dict[str, Any]:
     state = state_of(request)
-    q = request.query_params
+    q = list_filters(request, "bills")
     statuses = split_ids(q.get("status"))
 
     def keep(r: Record) -> bool:
@@ -239,7 +240,7 @@ async def list_bills(request: Request, business: Business) -> dict[str, Any]:
             and in_range(r["bill_date"], q.get("bill_date_start"), q.get("bill_date_end"))
         )
 
-    key = query_key(request, "status", "vendor_id", "external_id", "bill_date_start", "bill_date_end")
+    key = query_key(q, "status", "vendor_id", "external_id", "bill_date_start", "bill_date_end")
     return paginate(
         request, state.store.query("bills", business["id"], key, keep), lambda r: render_bill(state, r)
     )

@@ -21,6 +21,7 @@ from thredfi_provider.sandbox.routes.common import (
 from thredfi_provider.sandbox.state import (
     SandboxState,
     business_context,
+    list_filters,
     new_id,
     now_iso,
     paginate,
@@ -141,7 +142,7 @@ async def create_payment(request: Request, business: Business, body: PaymentCrea
 @router.get("/invoices/payments/", tags=["payments"])
 async def list_payments(request: Request, business: Business) -> dict[str, Any]:
     state = state_of(request)
-    q = request.query_params
+    q = list_filters(request, "payments")
     statuses = split_ids(q.get("status"))
 
     def keep(r: Record) -> bool:
@@ -153,7 +154,7 @@ async def list_payments(request: Request, business: Business) -> dict[str, Any]:
             and in_range(r["payment_date"], q.get("payment_date_start"), q.get("payment_date_end"))
         )
 
-    key = query_key(request, "status", "customer_id", "external_id", "invoice_id", "payment_date_start",
+    key = query_key(q, "status", "customer_id", "external_id", "invoice_id", "payment_date_start",
                     "payment_date_end")  # fmt: skip
     return paginate(request, state.store.query("payments", business["id"], key, keep))
 

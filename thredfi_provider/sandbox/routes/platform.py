@@ -11,13 +11,17 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
+from thredfi_provider.sandbox.config import PartnerTokenBody
 from thredfi_provider.sandbox.errors import ApiError, validation
 from thredfi_provider.sandbox.ledger import seed_chart
 from thredfi_provider.sandbox.models import CURRENCIES, BusinessCreate, BusinessUpdate, TokenRequest
 from thredfi_provider.sandbox.state import (
     SandboxState,
+    list_filters,
     new_id,
     now_iso,
     owned_business,
@@ -89,34 +93,61 @@ _TOKEN_OPENAPI = {
 
 @router.post("/oauth2/token/", tags=["authentication"], openapi_extra=_TOKEN_OPENAPI)
 async def partner_token(request: Request) -> JSONResponse:
-    """Basic partner credentials -> partner (unscoped) token. Accepts form, JSON or no body."""
+    """Basic partner credentials -> partner (unscoped) token. Accepts form, JSON or no body;
+    strict mode only the OpenAPI's JSON body with ``client_id``."""
     state = state_of(request)
     state.counters["partner_token"] += 1
     partner_id = _basic_partner(state, request.headers.get("Authorization"))
     raw = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    mode = state.config.partner_token_body
-    form: dict[str, Any] = {}
-    if raw and content_type == "application/x-www-form-urlencoded":
-        if mode == "json":
-            raise ApiError(415, "unsupported_media_type", "Send the token request as application/json.")
-        form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-    elif raw:
-        if mode == "form":
-            raise ApiError(400, "validation_error", "grant_type must be sent form-encoded.")
-        try:
-            form = json.loads(raw)
-        except ValueError:
-            raise validation("non_field_errors", "Malformed JSON body.") from None
-        if not isinstance(form, dict):
-            raise validation("non_field_errors", "Expected a JSON object.")
-        if form.get("client_id") not in (None, partner_id):
-            raise validation("client_id", "client_id must equal the Basic auth username.")
-    elif mode != "any":
-        raise validation("grant_type", "This field is required.")
+    if state.config.strict:
+        form = _api_reference_token_body(raw, content_type, partner_id)
+    else:
+        form = _token_body(raw, content_type, state.config.partner_token_body, partner_id)
     if form.get("grant_type", "client_credentials") != "client_credentials":
         raise validation("grant_type", "grant_type must be client_credentials.")
     return JSONResponse(state.tokens.mint(partner_id))
+
+
+def _token_body(raw: bytes, content_type: str, mode: PartnerTokenBody, partner_id: str) -> dict[str, Any]:
+    """Every published variant (CONTRACT.md §1.1), or the one ``partner_token_body`` names."""
+    if raw and content_type == "application/x-www-form-urlencoded":
+        if mode == "json":
+            raise ApiError(415, "unsupported_media_type", "Send the token request as application/json.")
+        return {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+    if raw:
+        if mode == "form":
+            raise ApiError(400, "validation_error", "grant_type must be sent form-encoded.")
+        return _json_object(raw, partner_id)
+    if mode != "any":
+        raise validation("grant_type", "This field is required.")
+    return {}
+
+
+def _api_reference_token_body(raw: bytes, content_type: str, partner_id: str) -> dict[str, Any]:
+    """The OpenAPI's request body: JSON only, ``client_id`` required (CONTRACT.md §1.1, §10)."""
+    if raw and content_type != "application/json":
+        raise validation(
+            "non_field_errors", f'Unsupported media type "{content_type}"; send application/json.'
+        )
+    form = _json_object(raw, partner_id) if raw else {}
+    try:
+        TokenRequest.model_validate(form)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
+    return form
+
+
+def _json_object(raw: bytes, partner_id: str) -> dict[str, Any]:
+    try:
+        form = json.loads(raw)
+    except ValueError:
+        raise validation("non_field_errors", "Malformed JSON body.") from None
+    if not isinstance(form, dict):
+        raise validation("non_field_errors", "Expected a JSON object.")
+    if form.get("client_id") not in (None, partner_id):
+        raise validation("client_id", "client_id must equal the Basic auth username.")
+    return form
 
 
 @router.post("/{business_id}/oauth2/token/", tags=["authentication"])
@@ -161,18 +192,21 @@ async def list_businesses(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1)] = 20,
 ) -> dict[str, Any]:
+    """The parameters are declared for the schema; filters are read through ``list_filters``."""
     state = state_of(request)
     claims = partner_claims(request)
+    q = list_filters(request, "businesses")
+    archived = is_archived if "is_archived" in q else None
 
     def keep(b: Record) -> bool:
         return (
-            (not country or b["country"].lower() == country.lower())
-            and (not entity_type or b["entity_type"].lower() == entity_type.lower())
-            and (not external_id or b["external_id"] == external_id)
-            and (is_archived is None or bool(b.get("is_archived")) == is_archived)
+            (not q.get("country") or b["country"].lower() == q["country"].lower())
+            and (not q.get("entity_type") or b["entity_type"].lower() == q["entity_type"].lower())
+            and (not q.get("external_id") or b["external_id"] == q["external_id"])
+            and (archived is None or bool(b.get("is_archived")) == archived)
         )
 
-    key = query_key(request, "country", "entity_type", "external_id", "is_archived")
+    key = query_key(q, "country", "entity_type", "external_id", "is_archived")
     items = state.store.query("businesses", claims.partner_id, key, keep)
     return paginate(request, items, lambda b: render_business(state, b))
 

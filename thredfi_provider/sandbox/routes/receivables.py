@@ -21,6 +21,7 @@ from thredfi_provider.sandbox.routes.common import (
 from thredfi_provider.sandbox.state import (
     SandboxState,
     business_context,
+    list_filters,
     new_id,
     now_iso,
     paginate,
@@ -68,7 +69,7 @@ def _create_party(request: Request, business: Record, kind: str, body: PartyCrea
 
 def _list_parties(request: Request, business: Record, kind: str) -> dict[str, Any]:
     state = state_of(request)
-    q = request.query_params
+    q = list_filters(request, kind)
     name_contains = (q.get("name_contains") or "").lower()
     include_archived = q.get("include_archived", "false").lower() == "true"
 
@@ -83,9 +84,7 @@ def _list_parties(request: Request, business: Record, kind: str) -> dict[str, An
             and (include_archived or not r.get("is_archived"))
         )
 
-    key = query_key(
-        request, "external_id", "external_id_contains", "name", "name_contains", "include_archived"
-    )
+    key = query_key(q, "external_id", "external_id_contains", "name", "name_contains", "include_archived")
     return paginate(request, state.store.query(kind, business["id"], key, keep))
 
 
@@ -226,7 +225,7 @@ async def create_invoice(request: Request, business: Business, body: InvoiceCrea
 @router.get("/invoices/", tags=["invoices"])
 async def list_invoices(request: Request, business: Business) -> dict[str, Any]:
     state = state_of(request)
-    q = request.query_params
+    q = list_filters(request, "invoices")
     statuses = {s.lower() for s in split_ids(q.get("status"))}
     customers = split_ids(q.get("customer_id"))
     customer_ext = q.get("customer_external_id")
@@ -251,7 +250,7 @@ async def list_invoices(request: Request, business: Business) -> dict[str, Any]:
         )
 
     key = query_key(
-        request, "status", "customer_id", "customer_external_id", "external_id", "due_at_start", "due_at_end",
+        q, "status", "customer_id", "customer_external_id", "external_id", "due_at_start", "due_at_end",
         "sent_at_start", "sent_at_end", "min_amount", "max_amount",
     )  # fmt: skip
     _check_ints(q, "min_amount", "max_amount")
