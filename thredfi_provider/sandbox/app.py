@@ -15,7 +15,16 @@ from thredfi_provider.sandbox.config import SandboxConfig
 from thredfi_provider.sandbox.errors import install_error_handlers
 from thredfi_provider.sandbox.faults import FaultController, FaultInjectionMiddleware
 from thredfi_provider.sandbox.models import STRICT
-from thredfi_provider.sandbox.routes import control, general_ledger, payables, payments, platform, receivables
+from thredfi_provider.sandbox.routes import (
+    bill_payments,
+    control,
+    general_ledger,
+    parties,
+    payables,
+    payments,
+    platform,
+    receivables,
+)
 from thredfi_provider.sandbox.state import SandboxState
 from thredfi_provider.version import __version__
 
@@ -70,11 +79,13 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     app.state.sandbox = state
     app.state.faults = FaultController(config.faults, state.counters)
     install_error_handlers(app)
-    # Order matters: payments routers come before ``/invoices/{id}/`` style routes.
+    # Order matters: payments routers come before ``/invoices/{id}/`` and ``/bills/{id}/``.
     for router in (
         platform.router,
         payments.router,
+        bill_payments.router,
         payables.router,
+        parties.router,
         receivables.router,
         general_ledger.router,
     ):

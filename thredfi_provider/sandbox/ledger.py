@@ -34,6 +34,7 @@ DEFAULT_CHART: tuple[tuple[str, str, str, str], ...] = (
 )
 AR, AP, BANK, CUSTOMER_PREPAY, VENDOR_PREPAY = "1100", "2000", "1000", "2300", "1300"
 DEBIT_NORMAL = {"asset", "expense"}
+Posting = tuple[str, int, int, str]  # (account_code, debit, credit, description)
 
 
 def seed_chart(state: SandboxState, business: Record) -> None:
@@ -86,7 +87,7 @@ def post(
     description: str,
     source_type: str,
     source_reference: str,
-    lines: Iterable[tuple[str, int, int, str]],
+    lines: Iterable[Posting],
 ) -> Record:
     """Post one balanced entry; ``lines`` are (account_code, debit, credit, description)."""
     rendered = []
@@ -144,6 +145,82 @@ def post(
         "lines": rendered,
     }
     return state.store.put("journal_entries", entry)
+
+
+def posted_net(
+    state: SandboxState, business_id: str, source_type: str, source_reference: str
+) -> dict[str, dict[str, int]]:
+    """What the ledger holds for one document: per entry date, per account, debit minus credit
+    (zero nets left out), summed over every entry posted for it, reversals included."""
+    net: dict[str, dict[str, int]] = {}
+    for entry in state.store.by_source("journal_entries", source_reference):
+        if entry["business_id"] != business_id or entry["source_type"] != source_type:
+            continue
+        day = net.setdefault(entry["entry_date"], {})
+        for line in entry["lines"]:
+            day[line["account_code"]] = day.get(line["account_code"], 0) + line["debit_amount"]
+            day[line["account_code"]] -= line["credit_amount"]
+    return {d: {c: v for c, v in accs.items() if v} for d, accs in net.items() if any(accs.values())}
+
+
+def _net(lines: Iterable[Posting]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for code, debit, credit, _text in lines:
+        out[code] = out.get(code, 0) + debit - credit
+    return {c: v for c, v in out.items() if v}
+
+
+def repost(
+    state: SandboxState,
+    business: Record,
+    *,
+    source_type: str,
+    source_reference: str,
+    entry_date: str,
+    description: str,
+    lines: list[Posting],
+) -> list[Record]:
+    """Make a document's postings equal ``lines`` on ``entry_date``; ``lines=[]`` removes them.
+
+    Posted entries are never edited or deleted: whatever the ledger holds for the document is
+    reversed by a new entry on the date it was posted (so every report period shows the
+    document as it now is), then ``lines`` are posted. When the ledger already holds exactly
+    ``lines`` on ``entry_date`` nothing is posted, so a repeated update or void posts nothing.
+    """
+    current = posted_net(state, business["id"], source_type, source_reference)
+    target = _net(lines)
+    if current == ({entry_date: target} if target else {}):
+        return []
+    posted = []
+    for day, accounts in sorted(current.items()):
+        reversal = [
+            (code, -amount if amount < 0 else 0, amount if amount > 0 else 0, f"Reversal: {description}")
+            for code, amount in sorted(accounts.items())
+        ]
+        posted.append(
+            post(
+                state,
+                business,
+                entry_date=day,
+                description=f"Reversal: {description}",
+                source_type=source_type,
+                source_reference=source_reference,
+                lines=reversal,
+            )
+        )
+    if target:
+        posted.append(
+            post(
+                state,
+                business,
+                entry_date=entry_date,
+                description=description,
+                source_type=source_type,
+                source_reference=source_reference,
+                lines=lines,
+            )
+        )
+    return posted
 
 
 def balances(

@@ -180,6 +180,21 @@ class LineItem(_Body):
         return self.unit_price_cents if self.unit_price_cents is not None else int(self.unit_price or 0)
 
 
+def _not_modelled(value: int) -> int:
+    if value:
+        raise PydanticCustomError(
+            "not_modelled",
+            "The sandbox does not model invoice-level discounts, taxes or tips: send 0 and put the"
+            " amount on a line item.",
+        )
+    return value
+
+
+# additional_discount, additional_sales_taxes_total, tips (CONTRACT.md §5.5): accepted as 0 only,
+# rather than ignored, so an invoice total never silently differs from the one the API computes.
+NotModelledCents = Annotated[Cents, AfterValidator(_not_modelled)]
+
+
 class InvoiceCreate(_Body):
     external_id: Text255 | None = None
     customer_id: str | None = None
@@ -192,6 +207,9 @@ class InvoiceCreate(_Body):
     currency: Annotated[Currency | None, guide_only("an invoice takes the business base currency")] = None
     memo: Annotated[str, Field(max_length=5000)] | None = None
     line_items: Annotated[list[LineItem], Field(min_length=1, max_length=500)]
+    additional_discount: NotModelledCents = 0
+    additional_sales_taxes_total: NotModelledCents = 0
+    tips: NotModelledCents = 0
     transaction_tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
@@ -205,13 +223,28 @@ class InvoiceCreate(_Body):
 
 
 class InvoiceUpdate(_Body):
+    """``PUT B/invoices/{id}/`` (CONTRACT.md §5.5). A field left out keeps its value; sent
+    ``line_items`` replace every line (as update-bill says of bills, §5.8). ``sent_at``,
+    ``customer_external_id``, ``transaction_tags`` and ``metadata`` are create fields the update
+    schema does not list: applied by default, ignored in strict mode."""
+
+    external_id: Text255 | None = None
+    customer_id: str | None = None
+    customer_external_id: str | None = None
     invoice_number: Annotated[str, Field(max_length=100)] | None = None
-    memo: str | None = None
+    invoice_type: Literal["invoice"] = "invoice"
+    sent_at: str | None = None
     due_at: str | None = None
+    currency: Annotated[Currency | None, guide_only("an invoice takes the business base currency")] = None
+    memo: Annotated[str, Field(max_length=5000)] | None = None
     line_items: Annotated[list[LineItem], Field(min_length=1, max_length=500)] | None = None
+    additional_discount: NotModelledCents = 0
+    additional_sales_taxes_total: NotModelledCents = 0
+    tips: NotModelledCents = 0
+    transaction_tags: list[str] | None = None
     metadata: dict[str, Any] | None = None
 
-    _dates = field_validator("due_at")(lambda v: None if v is None else parse_date(v))
+    _dates = field_validator("sent_at", "due_at")(lambda v: None if v is None else parse_date(v))
 
 
 class InvoiceAllocation(_Body):
@@ -262,6 +295,48 @@ class PaymentCreate(_Body):
         return int(self.total_amount_cents if self.total_amount_cents is not None else self.amount_cents or 0)
 
 
+PAYMENT_STATUSES = ("pending", "processing", "completed", "failed", "cancelled", "refunded")
+
+
+class PaymentReferences(_Body):
+    bank_reference: str | None = None
+    end_to_end_id: str | None = None
+    payment_reference: Annotated[str, Field(max_length=255)] | None = None
+
+
+class PaymentUpdate(_Body):
+    """``PATCH B/invoices/payments/{id}/`` (CONTRACT.md §5.6): the create fields plus ``status``,
+    ``processor_reference``, ``bank_reference`` and ``transaction_tags``, all optional."""
+
+    external_id: Text255 | None = None
+    customer_id: str | None = None
+    total_amount_cents: PositiveCents | None = None
+    amount_cents: Annotated[PositiveCents | None, guide_only("send total_amount_cents")] = None
+    allocations: Annotated[list[InvoiceAllocation], Field(max_length=500)] | None = None
+    payment_date: str | None = None
+    currency: Currency | None = None
+    payment_method: Literal[PAYMENT_METHODS] | None = None  # type: ignore[valid-type]
+    payment_reference: Annotated[str, Field(max_length=255)] | None = None
+    payment_processor: Annotated[str, Field(max_length=100)] | None = None
+    processing_fee_cents: Cents | None = None
+    note: str | None = None
+    metadata: dict[str, Any] | None = None
+    references: PaymentReferences | None = None
+    status: Literal[PAYMENT_STATUSES] | None = None  # type: ignore[valid-type]
+    processor_reference: str | None = None
+    bank_reference: str | None = None
+    transaction_tags: list[str] | None = None
+
+    _dates = field_validator("payment_date")(lambda v: None if v is None else parse_date(v))
+
+    @model_validator(mode="after")
+    def _amount(self) -> PaymentUpdate:
+        both = self.total_amount_cents is not None and self.amount_cents is not None
+        if both and self.total_amount_cents != self.amount_cents:
+            raise ValueError("total_amount_cents and amount_cents disagree.")
+        return self
+
+
 class BillCreate(_Body):
     external_id: Text255 | None = None
     vendor_id: str | None = None
@@ -282,6 +357,25 @@ class BillCreate(_Body):
         if not (self.vendor_id or self.vendor_external_id):
             raise ValueError("vendor_id or vendor_external_id is required.")
         return self
+
+
+class BillUpdate(_Body):
+    """``PUT B/bills/{id}/`` (CONTRACT.md §5.8): a field left out keeps its value; sent
+    ``line_items`` delete and replace every line, omitted ones stay as they are."""
+
+    external_id: Text255 | None = None
+    vendor_id: str | None = None
+    vendor_external_id: str | None = None
+    bill_number: Annotated[str, Field(max_length=100)] | None = None
+    vendor_bill_number: str | None = None
+    bill_date: str | None = None
+    due_at: str | None = None
+    currency: Currency | None = None
+    memo: str | None = None
+    line_items: Annotated[list[LineItem], Field(min_length=1, max_length=500)] | None = None
+    metadata: dict[str, Any] | None = None
+
+    _dates = field_validator("bill_date", "due_at")(lambda v: None if v is None else parse_date(v))
 
 
 class BillAllocation(_Body):
@@ -315,3 +409,29 @@ class BillPaymentCreate(_Body):
         if self.payment_method == "check" and not self.check_number:
             raise ValueError("check_number is required when payment_method is check.")
         return self
+
+
+BILL_PAYMENT_STATUSES = ("pending", "processing", "completed", "failed", "cancelled", "returned")
+
+
+class BillPaymentUpdate(_Body):
+    """``PATCH B/bills/payments/{id}/`` (CONTRACT.md §5.8): the create fields plus ``status`` and
+    ``failure_reason``, all optional."""
+
+    external_id: Text255 | None = None
+    vendor_id: str | None = None
+    amount_cents: PositiveCents | None = None
+    currency: Currency | None = None
+    payment_method: Literal[BILL_PAYMENT_METHODS] | None = None  # type: ignore[valid-type]
+    payment_date: str | None = None
+    payment_reference: Annotated[str, Field(max_length=100)] | None = None
+    check_number: Annotated[str, Field(max_length=50)] | None = None
+    description: str | None = None
+    memo: str | None = None
+    processing_fee_cents: Cents | None = None
+    allocations: Annotated[list[BillAllocation], Field(max_length=500)] | None = None
+    metadata: dict[str, Any] | None = None
+    status: Literal[BILL_PAYMENT_STATUSES] | None = None  # type: ignore[valid-type]
+    failure_reason: str | None = None
+
+    _dates = field_validator("payment_date")(lambda v: None if v is None else parse_date(v))

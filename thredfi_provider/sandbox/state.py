@@ -67,7 +67,20 @@ def new_id() -> str:
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    """ISO 8601 UTC with microseconds always present, so timestamps also sort as strings."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def touched(previous: str | None) -> str:
+    """A new ``updated_at``: now, but strictly after ``previous`` even within one microsecond, so
+    an ``updated_at`` watermark never misses a change."""
+    now = now_iso()
+    if previous:
+        last = dt.datetime.fromisoformat(previous.replace("Z", "+00:00"))
+        if dt.datetime.fromisoformat(now.replace("Z", "+00:00")) <= last:
+            later = last + dt.timedelta(microseconds=1)
+            now = later.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return now
 
 
 def today() -> str:

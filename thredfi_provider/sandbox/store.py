@@ -20,6 +20,7 @@ class Store:
         self._tables: dict[str, dict[str, Record]] = {}
         self._by_business: dict[tuple[str, str], list[str]] = {}
         self._external: dict[tuple[str, str, str], str] = {}
+        self._by_source: dict[tuple[str, str], list[str]] = {}
         self.idempotency: dict[tuple[str, str], Record] = {}
         self.version = 0
         self._query_cache: dict[Any, list[Record]] = {}
@@ -61,10 +62,18 @@ class Store:
 
     def _index(self, kind: str, record: Record) -> None:
         table = self._tables.setdefault(kind, {})
-        if record["id"] not in table:
+        previous = table.get(record["id"])
+        if previous is None:
             self._by_business.setdefault(
                 (kind, record.get("business_id") or record.get("partner_id", "")), []
             ).append(record["id"])
+            if record.get("source_reference"):
+                self._by_source.setdefault((kind, str(record["source_reference"])), []).append(record["id"])
+        elif previous.get("external_id") and previous.get("external_id") != record.get("external_id"):
+            # An update changed the external_id: the old one must stop finding this record.
+            old_key = (kind, _scope(previous), str(previous["external_id"]))
+            if self._external.get(old_key) == record["id"]:
+                del self._external[old_key]
         table[record["id"]] = record
         if record.get("external_id"):
             self._external[kind, _scope(record), str(record["external_id"])] = record["id"]
@@ -88,6 +97,11 @@ class Store:
     def by_external_id(self, kind: str, scope: str, external_id: str) -> Record | None:
         record_id = self._external.get((kind, scope, external_id))
         return self.get(kind, record_id) if record_id else None
+
+    def by_source(self, kind: str, source_reference: str) -> list[Record]:
+        """Records (journal entries) posted for one source document, oldest first."""
+        table = self._tables.get(kind, {})
+        return [table[i] for i in self._by_source.get((kind, source_reference), [])]
 
     def all(self, kind: str, owner: str) -> list[Record]:
         table = self._tables.get(kind, {})

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from thredfi_provider.sandbox import ledger
 from thredfi_provider.sandbox.errors import ApiError, validation
 from thredfi_provider.sandbox.models import LineItem
-from thredfi_provider.sandbox.state import SandboxState, body_hash, new_id, state_of
+from thredfi_provider.sandbox.state import SandboxState, body_hash, new_id, state_of, touched
 from thredfi_provider.sandbox.store import Record
 
 
@@ -46,6 +46,80 @@ def with_idempotency_key(
     if key and status == 201:
         state.store.remember(scope, key, {"hash": digest, "body": body})
     return JSONResponse(body, status_code=status)
+
+
+# ---------------------------------------------------------------- updates (docs/sandbox.md,
+# "Updates, voids and what is refused")
+
+# The bill-payment status transitions update-bill-payment publishes (CONTRACT.md §5.8), applied
+# to invoice payments too, whose page publishes none. Every other status is terminal.
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"processing", "completed", "failed", "cancelled"}),
+    "processing": frozenset({"completed", "failed"}),
+}
+LOCKED_DOCUMENT_STATUSES = ("partially_paid", "paid", "void")
+
+
+def refuse_locked_document(doc: Record, number: str, error_code: str, action: str, why: str) -> None:
+    """409 for an edit or void of an invoice or bill that has payments or is void."""
+    noun = "Invoice" if doc["type"] == "Invoice" else "Bill"
+    if doc["status"] in LOCKED_DOCUMENT_STATUSES or doc.get("amount_paid_cents"):
+        raise ApiError(
+            409,
+            error_code,
+            f"{noun} {doc[number]} is {doc['status']} and cannot be {action}: {why}",
+            {"status": [f"{noun} is {doc['status']}."]},
+        )
+
+
+def check_external_id_free(
+    state: SandboxState, kind: str, business_id: str, record_id: str, external_id: str | None
+) -> None:
+    """An update may change a record's ``external_id``, but not to one another record holds."""
+    if not external_id:
+        return
+    other = state.store.by_external_id(kind, business_id, external_id)
+    if other is not None and other["id"] != record_id:
+        message = f"external_id {external_id!r} is already used by another record of this business."
+        raise ApiError(409, "duplicate_external_id", message, {"external_id": [message]})
+
+
+def keep_unchanged_lines(stored: list[Record], rendered: list[Record]) -> list[Record]:
+    """Re-rendered line items, or the stored ones (ids kept) when the request changed nothing."""
+
+    def content(lines: list[Record]) -> list[Record]:
+        return [{k: v for k, v in line.items() if k != "id"} for line in lines]
+
+    return stored if content(stored) == content(rendered) else rendered
+
+
+def save_if_changed(state: SandboxState, kind: str, before: Record, after: Record) -> Record:
+    """Store an update and move ``updated_at`` on, unless it changed nothing (a replayed PUT or
+    PATCH leaves the record, and so ``updated_at``, as it was)."""
+    if after == before:
+        return before
+    after["updated_at"] = touched(before.get("updated_at"))
+    return state.store.put(kind, after)
+
+
+def refuse_payment_changes(payment: Record, changed: list[str]) -> None:
+    """409 when a PATCH would change the money a payment moved (it is posted to the ledger)."""
+    if changed:
+        raise ApiError(
+            409,
+            "payment_not_editable",
+            f"Payment is {payment['status']}: {', '.join(changed)} cannot be changed;"
+            " completed payments must be refunded instead.",
+            {name: [f"Cannot be changed on a {payment['status']} payment."] for name in changed},
+        )
+
+
+def check_status_change(current: str, requested: str | None) -> None:
+    if requested is None or requested == current:
+        return
+    if requested not in STATUS_TRANSITIONS.get(current, frozenset()):
+        message = f"A payment cannot move from {current} to {requested}."
+        raise ApiError(409, "invalid_status_transition", message, {"status": [message]})
 
 
 def line_total(line: LineItem) -> int:

@@ -9,12 +9,16 @@ from fastapi.responses import JSONResponse
 
 from thredfi_provider.sandbox import ledger
 from thredfi_provider.sandbox.errors import ApiError, validation
-from thredfi_provider.sandbox.models import PaymentCreate
+from thredfi_provider.sandbox.models import PaymentCreate, PaymentUpdate
 from thredfi_provider.sandbox.routes.common import (
     check_currency,
+    check_external_id_free,
+    check_status_change,
     existing_by_external_id,
     in_range,
+    refuse_payment_changes,
     resolve_party,
+    save_if_changed,
     split_ids,
     with_idempotency_key,
 )
@@ -102,7 +106,12 @@ def _apply_payment(state: SandboxState, business: Record, body: PaymentCreate) -
         "payment_method": body.payment_method,
         "payment_reference": body.payment_reference,
         "payment_date": body.payment_date,
+        "payment_processor": None,
+        "processor_reference": None,
+        "bank_reference": None,
+        "end_to_end_id": None,
         "note": body.note,
+        "transaction_tags": [],
         "metadata": body.metadata,
         "idempotency_key": None,
         "is_fully_allocated": allocated == body.total,
@@ -159,9 +168,61 @@ async def list_payments(request: Request, business: Business) -> dict[str, Any]:
     return paginate(request, state.store.query("payments", business["id"], key, keep))
 
 
-@router.get("/invoices/payments/{payment_id}/", tags=["payments"])
-async def get_payment(request: Request, business: Business, payment_id: str) -> Record:
-    payment = state_of(request).store.get("payments", payment_id)
-    if payment is None or payment["business_id"] != business["id"]:
+def _payment(state: SandboxState, business_id: str, payment_id: str) -> Record:
+    payment = state.store.get("payments", payment_id)
+    if payment is None or payment["business_id"] != business_id:
         raise ApiError(404, "payment_not_found", "Payment not found.")
     return payment
+
+
+@router.get("/invoices/payments/{payment_id}/", tags=["payments"])
+async def get_payment(request: Request, business: Business, payment_id: str) -> Record:
+    return _payment(state_of(request), business["id"], payment_id)
+
+
+# What a payment moved, as posted to the ledger: a PATCH may resend it, not change it.
+SETTLED_FIELDS = ("customer_id", "total_amount_cents", "allocations", "processing_fee_cents", "payment_date")
+DESCRIPTIVE_FIELDS = (
+    "external_id", "payment_method", "payment_reference", "payment_processor", "processor_reference",
+    "bank_reference", "note",
+)  # fmt: skip
+
+
+@router.patch("/invoices/payments/{payment_id}/", tags=["payments"])
+async def update_payment(
+    request: Request, business: Business, payment_id: str, body: PaymentUpdate
+) -> dict[str, Record]:
+    """Partial update (CONTRACT.md §5.6), answered in the create's wrapped ``{"payment": ...}``:
+    references, notes, tags, metadata, method and a status the transitions allow; the amount,
+    allocations, fee, date or customer of a completed payment are refused (409)."""
+    state = state_of(request)
+    stored = _payment(state, business["id"], payment_id)
+    sent = body.model_fields_set - set(body.model_extra or {})
+    check_currency(business, body.currency)
+    if "payment_method" in sent and body.payment_method is None:
+        raise validation("payment_method", "This field may not be null.")
+    current = {name: stored[name] for name in SETTLED_FIELDS if name != "allocations"}
+    current["allocations"] = sorted((a["id"], a["applied_amount_cents"]) for a in stored["applied_invoices"])
+    requested = body.model_dump(include=set(SETTLED_FIELDS) & sent)
+    if "amount_cents" in sent:  # the guides' name for the total
+        requested["total_amount_cents"] = body.amount_cents
+    if body.allocations is not None:
+        requested["allocations"] = sorted((a.invoice_id, a.amount_cents) for a in body.allocations)
+    refuse_payment_changes(
+        stored, [n for n in SETTLED_FIELDS if n in requested and requested[n] != current[n]]
+    )
+    check_status_change(stored["status"], body.status)
+    if "external_id" in sent:
+        check_external_id_free(state, "payments", business["id"], payment_id, body.external_id)
+    payment = dict(stored)
+    payment.update(body.model_dump(include=set(DESCRIPTIVE_FIELDS) & sent))
+    if body.references is not None:  # {bank_reference, end_to_end_id, payment_reference}
+        payment.update(
+            body.references.model_dump(exclude_unset=True, exclude=set(body.references.model_extra or {}))
+        )
+    if body.status:
+        payment["status"] = body.status
+    for name, empty in (("transaction_tags", []), ("metadata", {})):
+        if name in sent:
+            payment[name] = getattr(body, name) or empty
+    return {"payment": save_if_changed(state, "payments", stored, payment)}

@@ -19,6 +19,7 @@ from thredfi_provider.sandbox.config import PartnerTokenBody
 from thredfi_provider.sandbox.errors import ApiError, validation
 from thredfi_provider.sandbox.ledger import seed_chart
 from thredfi_provider.sandbox.models import CURRENCIES, BusinessCreate, BusinessUpdate, TokenRequest
+from thredfi_provider.sandbox.routes.common import save_if_changed
 from thredfi_provider.sandbox.state import (
     SandboxState,
     list_filters,
@@ -269,22 +270,39 @@ async def get_business(request: Request, business_id: str) -> Record:
     return render_business(state, owned_business(request, claims.partner_id, business_id))
 
 
+# Not partner-mutable (CONTRACT.md §5.2): refused when a PATCH would change them, accepted when
+# it resends the stored value. ``currency`` is the older guides' name for ``base_currency``.
+IMMUTABLE_BUSINESS_FIELDS = {
+    "country": "country",
+    "base_currency": "base_currency",
+    "currency": "base_currency",
+}
+
+
 @router.patch("/businesses/{business_id}/", tags=["businesses"])
 async def update_business(request: Request, business_id: str, body: BusinessUpdate) -> Record:
+    """Partial update of the fields update-business publishes; ``country``, ``base_currency`` (or
+    ``currency``) and ``external_id`` may be resent unchanged, never changed (400 naming them)."""
     state = state_of(request)
     claims = partner_claims(request)
-    business = dict(owned_business(request, claims.partner_id, business_id))
+    stored = owned_business(request, claims.partner_id, business_id)
     extra = body.model_extra or {}
-    for immutable in ("country", "base_currency", "currency", "external_id"):
-        if immutable in extra:
-            raise validation(immutable, f"{immutable} cannot be changed.")
+    for name, stored_as in IMMUTABLE_BUSINESS_FIELDS.items():
+        if name in extra and str(extra[name]).upper() != stored[stored_as]:
+            raise validation(name, f"{name} cannot be changed (it is {stored[stored_as]}).")
+    if "external_id" in extra and extra["external_id"] != stored["external_id"]:
+        raise validation("external_id", "external_id cannot be changed.")
     changes = body.model_dump(exclude_unset=True, exclude=set(extra))
+    for required in ("legal_name", "email"):
+        if required in changes and changes[required] is None:
+            raise validation(required, "This field may not be null.")
     if "entity_type" in changes:
-        changes["entity_type"] = _check_entity_type(business["country"], changes["entity_type"])
+        changes["entity_type"] = _check_entity_type(stored["country"], changes["entity_type"])
     if changes.get("fiscal_year_end"):
         changes["fiscal_year_end"] = changes["fiscal_year_end"].isoformat()
     if "legal_name" in changes:
         changes["name"] = changes["legal_name"]
-    business.update(changes, updated_at=now_iso())
-    state.store.put("businesses", business)
+    if "metadata" in changes:
+        changes["metadata"] = changes["metadata"] or {}
+    business = save_if_changed(state, "businesses", stored, {**stored, **changes})
     return render_business(state, business)

@@ -1,4 +1,9 @@
-"""Customers, vendors, invoices and invoice payments."""
+"""Invoices: create, list, get, full update (PUT) and void.
+
+An invoice's ledger posting follows the invoice: a PUT that changes its amounts or accounts, and
+a void, reverse what is posted and post what it now says (``ledger.repost``), so the ledger and
+the trial balance always match the invoices as they stand.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,17 @@ from fastapi.responses import JSONResponse
 
 from thredfi_provider.sandbox import ledger
 from thredfi_provider.sandbox.errors import ApiError, validation
-from thredfi_provider.sandbox.models import InvoiceCreate, InvoiceUpdate, PartyCreate
+from thredfi_provider.sandbox.models import InvoiceCreate, InvoiceUpdate
 from thredfi_provider.sandbox.routes.common import (
     check_currency,
+    check_external_id_free,
     existing_by_external_id,
     in_range,
+    keep_unchanged_lines,
+    refuse_locked_document,
     render_lines,
     resolve_party,
+    save_if_changed,
     split_ids,
 )
 from thredfi_provider.sandbox.state import (
@@ -28,122 +37,12 @@ from thredfi_provider.sandbox.state import (
     query_key,
     state_of,
     today,
+    touched,
 )
 from thredfi_provider.sandbox.store import Record
 
 router = APIRouter(prefix="/v1/platform/businesses/{business_id}")
 Business = Annotated[Record, Depends(business_context)]
-
-
-# ---------------------------------------------------------------- customers and vendors
-
-
-def _create_party(request: Request, business: Record, kind: str, body: PartyCreate) -> JSONResponse:
-    state = state_of(request)
-    existing = existing_by_external_id(state, kind, business["id"], body.external_id)
-    if existing is not None:
-        return JSONResponse(existing, status_code=200)
-    now = now_iso()
-    display = body.company_name or body.individual_name or body.name
-    record: Record = {
-        "type": "CustomerData" if kind == "customers" else "VendorData",
-        "id": new_id(),
-        "business_id": business["id"],
-        **body.model_dump(exclude={"name"}, exclude_none=False),
-        "individual_name": body.individual_name or (body.name if not body.company_name else None),
-        "display_name": display,
-        "status": "active" if kind == "customers" else "ACTIVE",
-        "is_active": True,
-        "is_archived": False,
-        "outstanding_balance": 0,
-        "created_at": now,
-        "updated_at": now,
-        "archived_at": None,
-    }
-    for key in list(record):
-        if key in (body.model_extra or {}):
-            record.pop(key)  # unknown fields are ignored, as DRF does
-    state.store.put(kind, record)
-    return JSONResponse(record, status_code=201)
-
-
-def _list_parties(request: Request, business: Record, kind: str) -> dict[str, Any]:
-    state = state_of(request)
-    q = list_filters(request, kind)
-    name_contains = (q.get("name_contains") or "").lower()
-    include_archived = q.get("include_archived", "false").lower() == "true"
-
-    def keep(r: Record) -> bool:
-        return (
-            (not q.get("external_id") or r.get("external_id") == q["external_id"])
-            and (
-                not q.get("external_id_contains") or q["external_id_contains"] in (r.get("external_id") or "")
-            )
-            and (not q.get("name") or q["name"] in (r.get("company_name"), r.get("individual_name")))
-            and (not name_contains or name_contains in (r.get("display_name") or "").lower())
-            and (include_archived or not r.get("is_archived"))
-        )
-
-    key = query_key(q, "external_id", "external_id_contains", "name", "name_contains", "include_archived")
-    return paginate(request, state.store.query(kind, business["id"], key, keep))
-
-
-def _party(state: SandboxState, kind: str, business_id: str, party_id: str) -> Record:
-    record = state.store.get(kind, party_id)
-    if record is None or record["business_id"] != business_id:
-        raise ApiError(404, f"{kind[:-1]}_not_found", f"{kind[:-1].title()} not found.")
-    return record
-
-
-@router.post("/customers/", tags=["customers"], status_code=201)
-async def create_customer(request: Request, business: Business, body: PartyCreate) -> JSONResponse:
-    return _create_party(request, business, "customers", body)
-
-
-@router.get("/customers/", tags=["customers"])
-async def list_customers(request: Request, business: Business) -> dict[str, Any]:
-    return _list_parties(request, business, "customers")
-
-
-@router.get("/customers/{customer_id}/", tags=["customers"])
-async def get_customer(request: Request, business: Business, customer_id: str) -> Record:
-    return _party(state_of(request), "customers", business["id"], customer_id)
-
-
-@router.post("/customers/{customer_id}/archive/", tags=["customers"])
-async def archive_customer(request: Request, business: Business, customer_id: str) -> Record:
-    state = state_of(request)
-    record = dict(_party(state, "customers", business["id"], customer_id))
-    record.update(
-        is_archived=True, is_active=False, status="archived", archived_at=now_iso(), updated_at=now_iso()
-    )
-    return state.store.put("customers", record)
-
-
-@router.post("/vendors/", tags=["vendors"], status_code=201)
-async def create_vendor(request: Request, business: Business, body: PartyCreate) -> JSONResponse:
-    return _create_party(request, business, "vendors", body)
-
-
-@router.get("/vendors/", tags=["vendors"])
-async def list_vendors(request: Request, business: Business) -> dict[str, Any]:
-    return _list_parties(request, business, "vendors")
-
-
-@router.get("/vendors/{vendor_id}/", tags=["vendors"])
-async def get_vendor(request: Request, business: Business, vendor_id: str) -> Record:
-    return _party(state_of(request), "vendors", business["id"], vendor_id)
-
-
-@router.post("/vendors/{vendor_id}/unarchive/", tags=["vendors"])
-async def unarchive_vendor(request: Request, business: Business, vendor_id: str) -> Record:
-    state = state_of(request)
-    record = dict(_party(state, "vendors", business["id"], vendor_id))
-    record.update(is_archived=False, is_active=True, status="ACTIVE", archived_at=None, updated_at=now_iso())
-    return state.store.put("vendors", record)
-
-
-# ---------------------------------------------------------------- invoices
 
 
 def render_invoice(state: SandboxState, invoice: Record) -> Record:
@@ -156,28 +55,37 @@ def _overdue(doc: Record) -> bool:
     return bool(due) and doc["status"] not in ("paid", "void") and str(due)[:10] < today()
 
 
-def _post_invoice(state: SandboxState, business: Record, invoice: Record, *, reverse: bool = False) -> None:
+def _posting(invoice: Record) -> list[ledger.Posting]:
+    """Dr accounts receivable, Cr revenue per account; nothing for a void invoice."""
+    if invoice["status"] == "void":
+        return []
     revenue: dict[str, int] = {}
     for line in invoice["line_items"]:
         revenue[line["account_code"]] = revenue.get(line["account_code"], 0) + line["total_amount_cents"]
-    total = invoice["total_amount_cents"]
-    lines = [(ledger.AR, total, 0, f"Invoice {invoice['invoice_number']}")]
-    lines += [(code, 0, amount, f"Invoice {invoice['invoice_number']}") for code, amount in revenue.items()]
-    if reverse:
-        lines = [(code, credit, debit, f"Reversal: {text}") for code, debit, credit, text in lines]
-    ledger.post(
+    text = f"Invoice {invoice['invoice_number']}"
+    return [(ledger.AR, invoice["total_amount_cents"], 0, text)] + [
+        (code, 0, amount, text) for code, amount in revenue.items()
+    ]
+
+
+def _post_invoice(state: SandboxState, business: Record, invoice: Record) -> None:
+    """Bring the ledger in line with the invoice, dated the day it was issued (its ``sent_at``,
+    else the day it was created), whenever it is edited or voided."""
+    ledger.repost(
         state,
         business,
-        entry_date=today() if reverse else (invoice["sent_at"] or today()),
-        description=("Void " if reverse else "") + f"invoice {invoice['invoice_number']}",
         source_type="invoice",
         source_reference=invoice["id"],
-        lines=lines,
+        entry_date=invoice["sent_at"] or invoice["created_at"][:10],
+        description=f"invoice {invoice['invoice_number']}",
+        lines=_posting(invoice),
     )
 
 
 @router.post("/invoices/", tags=["invoices"], status_code=201)
 async def create_invoice(request: Request, business: Business, body: InvoiceCreate) -> JSONResponse:
+    """Idempotent on ``external_id``: a repeat returns the stored invoice with 200 and ignores the
+    body, even when it differs (CONTRACT.md §6 leaves that case open; docs/sandbox.md)."""
     state = state_of(request)
     existing = existing_by_external_id(state, "invoices", business["id"], body.external_id)
     if existing is not None:
@@ -278,40 +186,78 @@ async def get_invoice(request: Request, business: Business, invoice_id: str) -> 
     return render_invoice(state, _invoice(state, business["id"], invoice_id))
 
 
+# Create fields that update-invoice does not list (CONTRACT.md §5.5): a PUT applies them by
+# default; in strict mode they are ignored, as a server whose update schema lacks them would.
+NOT_IN_UPDATE_SCHEMA = frozenset({"sent_at", "customer_external_id", "transaction_tags", "metadata"})
+
+
 @router.put("/invoices/{invoice_id}/", tags=["invoices"])
 async def update_invoice(
     request: Request, business: Business, invoice_id: str, body: InvoiceUpdate
 ) -> Record:
+    """Full update (CONTRACT.md §5.5) of an invoice without payments; fields left out keep their
+    values, sent ``line_items`` replace every line and the ledger posting follows."""
     state = state_of(request)
-    invoice = dict(_invoice(state, business["id"], invoice_id))
-    if invoice["status"] == "void":
-        raise ApiError(409, "invalid_state", "A void invoice cannot be changed.")
-    changes = body.model_dump(exclude_unset=True, exclude={"line_items"} | set(body.model_extra or {}))
-    invoice.update(changes)
+    stored = _invoice(state, business["id"], invoice_id)
+    refuse_locked_document(
+        stored, "invoice_number", "invoice_not_editable", "edited",
+        "only an invoice without payments that is not void can be changed.",
+    )  # fmt: skip
+    sent = body.model_fields_set - set(body.model_extra or {})
+    if state.config.strict:
+        sent -= NOT_IN_UPDATE_SCHEMA
+    check_currency(business, body.currency)
+    invoice = dict(stored)
+    if sent & {"customer_id", "customer_external_id"}:
+        by_external = body.customer_external_id if "customer_external_id" in sent else None
+        customer = resolve_party(
+            state, "customers", business["id"], body.customer_id, by_external, "customer_id"
+        )
+        invoice["customer_id"] = customer["id"]
+    if "sent_at" in sent:  # moves the posting to the new date; no sent_at makes it a draft again
+        invoice.update(sent_at=body.sent_at, status="sent" if body.sent_at else "draft")
     if body.line_items is not None:
-        if invoice["amount_paid_cents"]:
-            raise ApiError(409, "invalid_state", "Lines of an invoice with payments cannot be replaced.")
-        _post_invoice(state, business, invoice, reverse=True)
         lines = render_lines(state, business["id"], body.line_items, "invoice_id", "4000", {"revenue"})
         for line in lines:
             line["invoice_id"] = invoice_id
         total = sum(line["total_amount_cents"] for line in lines)
+        lines = keep_unchanged_lines(stored["line_items"], lines)
         invoice.update(line_items=lines, total_amount_cents=total, outstanding_amount_cents=total)
-        _post_invoice(state, business, invoice)
-    invoice["updated_at"] = now_iso()
-    state.store.put("invoices", invoice)
-    return render_invoice(state, invoice)
+    if "external_id" in sent:
+        check_external_id_free(state, "invoices", business["id"], invoice_id, body.external_id)
+    for name in ("external_id", "invoice_type", "memo", "due_at"):
+        if name in sent:
+            invoice[name] = getattr(body, name)
+    if body.invoice_number:  # a number can be changed, not blanked
+        invoice["invoice_number"] = body.invoice_number
+    for name, empty in (("transaction_tags", []), ("metadata", {})):
+        if name in sent:
+            invoice[name] = getattr(body, name) or empty
+    saved = save_if_changed(state, "invoices", stored, invoice)
+    _post_invoice(state, business, saved)
+    return render_invoice(state, saved)
 
 
 @router.post("/invoices/{invoice_id}/void/", tags=["invoices"])
 async def void_invoice(request: Request, business: Business, invoice_id: str) -> Record:
+    """Idempotent: a void of a void invoice returns it with 200 and posts nothing. The body the
+    void-invoice page shows (number, external_id, memo, customer) is accepted and ignored."""
     state = state_of(request)
-    invoice = dict(_invoice(state, business["id"], invoice_id))
-    if invoice["status"] == "void":
-        return render_invoice(state, invoice)
-    if invoice["amount_paid_cents"]:
-        raise ApiError(409, "invalid_state", "An invoice with payments cannot be voided; refund it instead.")
-    invoice.update(status="void", voided_at=now_iso(), outstanding_amount_cents=0, updated_at=now_iso())
+    stored = _invoice(state, business["id"], invoice_id)
+    if stored["status"] == "void":
+        return render_invoice(state, stored)
+    refuse_locked_document(
+        stored, "invoice_number", "invoice_not_voidable", "voided",
+        "an invoice with payments is settled with a refund or a credit note, not a void.",
+    )  # fmt: skip
+    now = now_iso()
+    invoice = {
+        **stored,
+        "status": "void",
+        "voided_at": now,
+        "outstanding_amount_cents": 0,
+        "updated_at": touched(stored["updated_at"]),
+    }
     state.store.put("invoices", invoice)
-    _post_invoice(state, business, invoice, reverse=True)
+    _post_invoice(state, business, invoice)
     return render_invoice(state, invoice)
