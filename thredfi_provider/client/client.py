@@ -33,6 +33,7 @@ from thredfi_provider.client.errors import (
     ThredfiValidationError,
     error_from_response,
 )
+from thredfi_provider.client.session import settle_environment
 from thredfi_provider.client.settings import ClientSettings
 from thredfi_provider.client.tokens import PARTNER_KEY, TokenCache, TokenGrant
 from thredfi_provider.version import __version__
@@ -103,6 +104,12 @@ class ThredfiClient:
     # ------------------------------------------------------------------ plumbing
 
     def _make_session(self) -> requests.Session:
+        """One pooled session for the client's one origin, its environment read once.
+
+        Proxies and the CA bundle from the environment are resolved here for ``base_url`` and
+        ``trust_env`` is turned off, so requests stop rescanning the environment (and netrc)
+        on every call; see :func:`~thredfi_provider.client.session.settle_environment`.
+        """
         session = requests.Session()
         adapter = deadline.DeadlineAdapter(
             pool_connections=4, pool_maxsize=self.settings.pool_size, max_retries=0
@@ -112,6 +119,7 @@ class ThredfiClient:
         session.headers["User-Agent"] = USER_AGENT
         session.headers["Accept"] = "application/json"
         session.verify = self.settings.verify
+        settle_environment(session, self.settings.base_url, self.settings.verify)
         return session
 
     def close(self) -> None:
@@ -303,7 +311,19 @@ class ThredfiClient:
         request_path = urlsplit(url).path
         budget = self.settings.max_retry_seconds
 
+        maybe_applied = False  # an earlier attempt of this call may have reached Thredfi
+
         def attempt() -> requests.Response:
+            nonlocal maybe_applied
+            try:
+                response = exchange()
+            except ThredfiConnectionError:
+                maybe_applied = True
+                raise
+            response.thredfi_maybe_applied_before = maybe_applied  # type: ignore[attr-defined]
+            return response
+
+        def exchange() -> requests.Response:
             token = self._tokens.get(key)
             response = self._send(
                 method, url, json=json, params=params, headers={**(headers or {}), **_bearer(token)}
@@ -435,6 +455,9 @@ class ThredfiClient:
         meta = body.get("_meta") if isinstance(body, dict) else None
         if isinstance(meta, dict) and isinstance(meta.get("created"), bool):
             created = meta["created"]
+        # A connection dropped after Thredfi saved the record: this call's own retry finds it.
+        # It was created by this call, not found.
+        created = created or bool(getattr(response, "thredfi_maybe_applied_before", False))
         return CreateResult(record=body, created=created)
 
     def find_by_external_id(
@@ -505,6 +528,21 @@ class ThredfiClient:
     def void_invoice(self, business_id: str, invoice_id: str) -> dict[str, Any]:
         invoice = segment(invoice_id, "invoice_id")
         path = f"businesses/{segment(business_id, 'business_id')}/invoices/{invoice}/void/"
+        return dict(self.request_json("POST", path, business_id=business_id, json={}))
+
+    def update(
+        self, business_id: str, resource: str, record_id: str, payload: Mapping[str, Any], *, method: str
+    ) -> dict[str, Any]:
+        """``PUT`` an invoice or bill, ``PATCH`` a payment: idempotent by nature, safe to retry."""
+        path = f"businesses/{segment(business_id, 'business_id')}/{resource}/{segment(record_id, 'id')}/"
+        body = self.request_json(method, path, business_id=business_id, json=dict(payload))
+        if isinstance(body, dict) and isinstance(body.get("payment"), dict):
+            body = body["payment"]
+        return dict(body)
+
+    def archive_customer(self, business_id: str, customer_id: str) -> dict[str, Any]:
+        customer = segment(customer_id, "id")
+        path = f"businesses/{segment(business_id, 'business_id')}/customers/{customer}/archive/"
         return dict(self.request_json("POST", path, business_id=business_id, json={}))
 
     def record_payment(

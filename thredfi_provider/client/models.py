@@ -1,8 +1,10 @@
 """Records users hand to the operators, validated before anything is sent.
 
-Each model names its fields the way data engineers hold them (integer ``*_cents``,
-``account_code``, ``*_external_id`` references) and renders the wire payload, sending both
-spellings where the published pages disagree (CONTRACT.md §10). Validation errors become
+Each model accepts the fields the way data engineers hold them (integer ``*_cents``,
+``account_code``, ``*_external_id`` references) and also every spelling the published pages use
+(CONTRACT.md §10: ``unit_price`` or ``unit_price_cents``, ``account_code`` or an
+``account_identifier`` object, ``currency`` or ``base_currency``). It renders the wire payload in
+the API reference's spelling only, the one a strict server takes. Validation errors become
 :class:`ThredfiRecordError` naming the record and the field, so one bad row is reported and
 skipped while the rest of the batch lands.
 """
@@ -66,20 +68,22 @@ class RecordModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
     resource: ClassVar[str] = ""
+    # Fields that steer the sync (or are checked here) but are not part of the wire body.
+    local_fields: ClassVar[frozenset[str]] = frozenset()
 
     external_id: ExternalId
     business_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"business_id"}, exclude_none=True)
+        return self.model_dump(exclude={"business_id", *self.local_fields}, exclude_none=True)
 
 
 class Business(RecordModel):
     resource: ClassVar[str] = "businesses"
     legal_name: Annotated[str, Field(min_length=1, max_length=255)]
     email: Email
-    entity_type: str | None = None
+    entity_type: Annotated[str, Field(min_length=1, max_length=50)]  # required by the API reference
     country: Annotated[str, Field(min_length=2, max_length=2)] = "GB"
     base_currency: CurrencyCode = "GBP"
     phone_number: str | None = None
@@ -100,7 +104,6 @@ class Business(RecordModel):
     def payload(self) -> dict[str, Any]:
         body = super().payload()
         body["country"] = self.country.upper()
-        body["currency"] = self.base_currency  # older guides' spelling
         return body
 
 
@@ -117,6 +120,8 @@ class Party(RecordModel):
     payment_terms_days: Annotated[StrictInt, Field(ge=0, le=3650)] | None = None
     credit_limit_cents: Cents | None = None
     notes: Text | None = None
+    archived: bool = False  # the source archived it: archive it in Thredfi (customers only)
+    local_fields: ClassVar[frozenset[str]] = frozenset({"archived"})
 
     @model_validator(mode="after")
     def _named(self) -> Party:
@@ -133,13 +138,44 @@ class Vendor(Party):
     resource: ClassVar[str] = "vendors"
 
 
+class AccountIdentifier(BaseModel):
+    """The API reference's ``{"id": "<uuid>", "type": "AccountId"}``; a ``code`` is ours to resolve."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str | None = None
+    code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    type: str | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> AccountIdentifier:
+        if not (self.id or self.code):
+            raise ValueError("account_identifier needs an id (or a code)")
+        return self
+
+
 class LineItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     description: Text | None = None
     quantity: Annotated[float, Field(gt=0, le=1_000_000)] = 1
     unit_price_cents: Cents
     account_code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    account_identifier: AccountIdentifier | None = None
     discount_cents: Cents = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spellings(cls, data: Any) -> Any:
+        """``unit_price`` (API reference) and ``unit_price_cents`` (guides) are the same cents."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        for theirs, ours in (("unit_price", "unit_price_cents"), ("discount_amount", "discount_cents")):
+            if theirs in data:
+                value = data.pop(theirs)
+                if ours in data and data[ours] != value:
+                    raise ValueError(f"{theirs} and {ours} disagree ({value!r} != {data[ours]!r})")
+                data[ours] = value
+        return data
 
     @field_validator("quantity", mode="before")
     @classmethod
@@ -148,17 +184,31 @@ class LineItem(BaseModel):
             raise ValueError("quantity must be a number")
         return value
 
-    def payload(self) -> dict[str, Any]:
+    @model_validator(mode="after")
+    def _one_account(self) -> LineItem:
+        ident = self.account_identifier
+        if self.account_code and ident and ident.code and ident.code != self.account_code:
+            raise ValueError("account_code and account_identifier.code disagree")
+        return self
+
+    @property
+    def account_ref(self) -> tuple[str | None, str | None]:
+        """(account id, account code): an id is sent as is, a code is resolved per business."""
+        ident = self.account_identifier
+        return (ident.id if ident else None), self.account_code or (ident.code if ident else None)
+
+    def payload(self, account_id: str | None = None) -> dict[str, Any]:
+        """The API reference's line: ``unit_price`` in cents, ``account_identifier`` by id."""
+        whole = float(self.quantity).is_integer()
         body: dict[str, Any] = {
-            "quantity": self.quantity,
-            "unit_price_cents": self.unit_price_cents,
-            "unit_price": self.unit_price_cents,  # API reference's spelling; same unit (cents)
+            "quantity": int(self.quantity) if whole else self.quantity,
+            "unit_price": self.unit_price_cents,
             "discount_amount": self.discount_cents,
         }
         if self.description is not None:
             body["description"] = self.description
-        if self.account_code is not None:
-            body["account_code"] = self.account_code
+        if account_id is not None:
+            body["account_identifier"] = {"id": account_id, "type": "AccountId"}
         return body
 
 
@@ -179,6 +229,20 @@ class Invoice(_Document):
     customer_external_id: str | None = None
     invoice_number: Annotated[str, Field(max_length=100)] | None = None
     sent_at: Date | None = None
+    cancelled: bool = False  # the source cancelled it: void it in Thredfi
+    # The API reference's create-invoice has no currency: it is the business's, checked locally.
+    local_fields: ClassVar[frozenset[str]] = frozenset({"cancelled", "currency", "customer_external_id"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _status(cls, data: Any) -> Any:
+        """A source ``status`` of cancelled/void/voided means cancelled; others are not sent."""
+        if isinstance(data, Mapping) and "status" in data:
+            data = dict(data)
+            status = str(data.pop("status") or "").strip().lower()
+            if status in {"cancelled", "canceled", "void", "voided"}:
+                data["cancelled"] = True
+        return data
 
     @model_validator(mode="after")
     def _customer(self) -> Invoice:
@@ -187,13 +251,12 @@ class Invoice(_Document):
         return self
 
     def payload(self) -> dict[str, Any]:
-        body = super().payload()
-        body["line_items"] = [li.payload() for li in self.line_items]
-        return body
+        return super().payload() | {"line_items": [li.payload() for li in self.line_items]}
 
 
 class Bill(_Document):
     resource: ClassVar[str] = "bills"
+    local_fields: ClassVar[frozenset[str]] = frozenset({"vendor_external_id"})
     vendor_id: str | None = None
     vendor_external_id: str | None = None
     bill_number: Annotated[str, Field(max_length=100)] | None = None
@@ -207,9 +270,7 @@ class Bill(_Document):
         return self
 
     def payload(self) -> dict[str, Any]:
-        body = super().payload()
-        body["line_items"] = [li.payload() for li in self.line_items]
-        return body
+        return super().payload() | {"line_items": [li.payload() for li in self.line_items]}
 
 
 class Allocation(BaseModel):
@@ -271,10 +332,11 @@ class Payment(_PaymentBase):
     note: Text | None = None
     allocations: Annotated[list[InvoiceAllocation], Field(max_length=500)] = Field(default_factory=list)
 
-    def render(self, allocation_ids: list[str]) -> dict[str, Any]:
+    def render(self, customer_id: str, allocation_ids: list[str]) -> dict[str, Any]:
+        """The API reference's body: ``total_amount_cents`` and a required ``customer_id``."""
         body = self.model_dump(exclude={"business_id", "allocations", "amount_cents"}, exclude_none=True)
+        body["customer_id"] = customer_id
         body["total_amount_cents"] = self.amount_cents
-        body["amount_cents"] = self.amount_cents  # the guide's spelling
         body["allocations"] = [
             {"invoice_id": target, "amount_cents": a.amount_cents}
             for target, a in zip(allocation_ids, self.allocations, strict=True)
