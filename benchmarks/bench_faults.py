@@ -66,7 +66,7 @@ def run(n: int, *flags: str) -> dict[str, float]:
         "faults_503": int(counters.get("fault_error", 0)),
         "faults_429": int(counters.get("fault_rate_limit", 0)),
         "requests": int(counters.get("requests", 0)),
-        "summary_ok": int(summary["created"] + summary["existing"] == n and not summary["failed"]),
+        "summary_ok": int(summary["created"] + summary["unchanged"] == n and not summary["failed"]),
     }
 
 

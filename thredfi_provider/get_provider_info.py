@@ -84,6 +84,7 @@ def get_provider_info() -> dict[str, Any]:
                     "thredfi_provider.operators.bills",
                     "thredfi_provider.operators.ledger",
                     "thredfi_provider.operators.generic",
+                    "thredfi_provider.operators.reconcile",
                 ],
             }
         ],

@@ -37,7 +37,7 @@ def test_onboard_one_then_many_and_rerun_finds_existing(thredfi_sandbox, thredfi
     records = [{"external_id": f"b{n}", **BUSINESS} for n in (1, 2, 3)]
     ids2, ti2 = run(ThredfiOnboardBusinessOperator(task_id="many", records=records))
     assert ids2["b1"] == ids["b1"]
-    assert (ti2.xcom["summary"]["created"], ti2.xcom["summary"]["existing"]) == (2, 1)
+    assert (ti2.xcom["summary"]["created"], ti2.xcom["summary"]["unchanged"]) == (2, 1)
     assert len(thredfi_sandbox.records("businesses", thredfi_sandbox.partner_id)) == 3
 
 
@@ -57,7 +57,7 @@ def test_upsert_customers_and_vendors_are_idempotent(thredfi_sandbox, thredfi_co
     again, ti = run(ThredfiUpsertCustomersOperator(task_id="c", business_id=seeded, records=customers))
     assert first == again
     assert len(first) == 5
-    assert ti.xcom["summary"]["existing"] == 5
+    assert ti.xcom["summary"]["unchanged"] == 5
     assert len(thredfi_sandbox.records("customers", seeded)) == 2 + 5
     vendors, _ = run(
         ThredfiUpsertVendorsOperator(
@@ -73,9 +73,9 @@ def test_upsert_customers_and_vendors_are_idempotent(thredfi_sandbox, thredfi_co
 def test_sync_invoices_creates_then_rerun_creates_nothing(thredfi_sandbox, thredfi_conn_id, seeded):
     records = [invoice(n) for n in range(20)]
     summary, _ = run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=records))
-    assert (summary["created"], summary["existing"], summary["failed"]) == (20, 0, [])
+    assert (summary["created"], summary["unchanged"], summary["failed"]) == (20, 0, [])
     again, _ = run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=records))
-    assert (again["created"], again["existing"]) == (0, 20)
+    assert (again["created"], again["unchanged"]) == (0, 20)
     assert again["ids"] == summary["ids"]
     assert len(thredfi_sandbox.records("invoices", seeded)) == 20
 
@@ -103,7 +103,7 @@ def test_bad_invoices_are_named_and_good_ones_still_land(thredfi_sandbox, thredf
     summary, _ = run(
         ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=records, max_failures=9)
     )
-    assert summary["existing"] == 3
+    assert summary["unchanged"] == 3
     failed = {f["external_id"]: f for f in summary["failed"]}
     assert len(failed) == len(BAD_INVOICES)
     for bad, field in BAD_INVOICES:
@@ -204,7 +204,7 @@ def test_transient_faults_are_retried_without_duplicates(thredfi_sandbox, thredf
     summary, _ = run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=records))
     thredfi_sandbox.set_faults()
     assert summary["failed"] == []
-    assert summary["created"] + summary["existing"] == 60
+    assert summary["created"] + summary["unchanged"] == 60
     assert thredfi_sandbox.counter("fault_drop") > 0  # the hard case really happened
     invoices = thredfi_sandbox.records("invoices", seeded)
     assert sorted(i["external_id"] for i in invoices) == sorted(r["external_id"] for r in records)
@@ -235,7 +235,7 @@ def test_payments_with_deterministic_keys_and_no_double_pay(thredfi_sandbox, thr
     summary, _ = run(ThredfiRecordPaymentsOperator(task_id="p", business_id=seeded, records=payments))
     assert summary["created"] == 2
     again, _ = run(ThredfiRecordPaymentsOperator(task_id="p", business_id=seeded, records=payments))
-    assert (again["created"], again["existing"]) == (0, 2)
+    assert (again["created"], again["unchanged"]) == (0, 2)
     assert len(thredfi_sandbox.records("payments", seeded)) == 2
     statuses = {i["external_id"]: i["status"] for i in thredfi_sandbox.records("invoices", seeded)}
     assert statuses == {"inv-1": "paid", "inv-2": "partially_paid"}
@@ -278,7 +278,7 @@ def test_bills_and_bill_payments(thredfi_sandbox, thredfi_conn_id, seeded):
              "allocations": [{"bill_external_id": "bill-1", "amount_cents": 9_900}]}]  # fmt: skip
     paid, _ = run(ThredfiRecordBillPaymentsOperator(task_id="bp", business_id=seeded, records=pays))
     again, _ = run(ThredfiRecordBillPaymentsOperator(task_id="bp", business_id=seeded, records=pays))
-    assert (paid["created"], again["existing"]) == (1, 1)
+    assert (paid["created"], again["unchanged"]) == (1, 1)
     assert thredfi_sandbox.records("bills", seeded)[0]["status"] == "paid"
     assert len(thredfi_sandbox.records("bill_payments", seeded)) == 1
 

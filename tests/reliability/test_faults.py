@@ -73,7 +73,7 @@ def test_twenty_percent_mixed_faults_leave_exactly_the_right_records(thredfi_san
     assert state["journal_entries"] == 2 * n, "a document was posted to the ledger twice"
     # The summary of the last (successful) attempt accounts for every record.
     for summary in (invoices, payments):
-        assert summary["created"] + summary["existing"] == n
+        assert summary["created"] + summary["unchanged"] == n
         assert summary["failed"] == []
         assert len(summary["ids"]) == n
 
@@ -125,6 +125,6 @@ def test_sigkill_mid_sync_then_rerun_leaves_exact_state(thredfi_sandbox, fast_co
     assert len(state["invoices"]) == n
     assert set(state["invoices"].values()) == {1}
     assert state["journal_entries"] == n
-    assert summary["existing"] >= landed - 4  # requests in flight at the kill may have landed too
-    assert summary["created"] + summary["existing"] == n
+    assert summary["unchanged"] >= landed - 4  # requests in flight at the kill may have landed too
+    assert summary["created"] + summary["unchanged"] == n
     assert summary["failed"] == []

@@ -99,8 +99,12 @@ def evaluate(
         if query.resource == "business":
             business_id = query.resource_id or query.business_id
             if query.external_id:
-                found = next(iter(client.list_businesses(external_id=query.external_id)), None)
-                record = found if found and found.get("external_id") == query.external_id else None
+                # The filter is not documented for businesses: ask, then check every row ourselves.
+                record = next(
+                    (b for b in client.list_businesses(external_id=query.external_id)
+                     if b.get("external_id") == query.external_id),
+                    None,
+                )  # fmt: skip
             else:
                 record = client.get_business(str(business_id))
             if record is None:

@@ -1,69 +1,76 @@
-"""The payables side: bills and bill payments."""
+"""The payables side: bills (create, update while unpaid) and bill payments."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from thredfi_provider.operators.batch import Job
+from thredfi_provider.operators.deprecated import warn_renamed
+from thredfi_provider.operators.invoices import line_payloads, put_unless_settled
+from thredfi_provider.operators.payments import PaymentSync
 from thredfi_provider.operators.sync import ThredfiSyncOperator
 
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
-    from thredfi_provider.client.models import Bill, BillPayment, RecordModel
-    from thredfi_provider.operators.lookups import BusinessLookups
+    from thredfi_provider.client.compare import Differences
+    from thredfi_provider.client.models import Bill, BillPayment
+    from thredfi_provider.operators.batch import Outcome
+    from thredfi_provider.operators.lookups import BusinessLookups, Record
 
 
-class ThredfiSyncBillsOperator(ThredfiSyncOperator):
-    """Create bills idempotently (vendor by ``vendor_id`` or ``vendor_external_id``).
+class ThredfiSyncBillsOperator(ThredfiSyncOperator["Bill"]):
+    """Make Thredfi's bills match the source's (vendor by ``vendor_id`` or ``vendor_external_id``).
 
-    Example::
+    A new bill is created; an edited one is updated with a full ``PUT`` (its lines replaced)
+    while it is unpaid; an edit of a paid or voided bill is a conflict.
 
-        ThredfiSyncBillsOperator(
-            task_id="bills",
-            business_id=business_id,
-            records=[{"external_id": "bill-9", "vendor_external_id": "vend-1", "bill_date": "2024-01-05",
-                      "line_items": [{"description": "Hosting", "unit_price_cents": 9900,
-                                      "account_code": "6100"}]}],
-        )
+    .. seealso:: :doc:`/operators/bills`
     """
 
     model_name: ClassVar[str] = "Bill"
     what: ClassVar[str] = "bills"
+    resource: ClassVar[str] = "bills"
 
-    def job(self, client: ThredfiClient, lookups: BusinessLookups, label: str, record: RecordModel) -> Job:
-        bill: Bill = record  # type: ignore[assignment]
-        lookups.check_currency(label, bill.currency)
-        vendor_id = lookups.party_id(label, "vendor", bill.vendor_id, bill.vendor_external_id)
-        payload = bill.payload()
-        payload.pop("vendor_external_id", None)
-        payload["vendor_id"] = vendor_id
-        return Job(label, lookups.business_id, lambda: client.create_bill(lookups.business_id, payload))
+    @classmethod
+    def render(cls, lookups: BusinessLookups, label: str, record: Bill) -> dict[str, Any]:
+        lookups.check_currency(label, record.currency)
+        payload = record.payload()
+        payload["vendor_id"] = lookups.party_id(label, "vendor", record.vendor_id, record.vendor_external_id)
+        payload["line_items"] = line_payloads(lookups, label, record.line_items)
+        return payload
+
+    def change(
+        self, client: ThredfiClient, lookups: BusinessLookups, record: Bill, payload: dict[str, Any],
+        held: Record, diff: Differences,
+    ) -> Outcome:  # fmt: skip
+        return put_unless_settled(client, lookups, self.resource, "bill", payload, held, diff)
 
 
-class ThredfiRecordBillPaymentsOperator(ThredfiSyncOperator):
+class ThredfiSyncBillPaymentsOperator(PaymentSync["BillPayment"]):
     """Record payments to vendors allocated to bills, with deterministic ``Idempotency-Key`` headers.
 
-    Example::
+    A changed reference, method or date is applied with ``PATCH``; a changed amount or
+    allocation of a completed payment is a conflict (it must be refunded instead).
 
-        ThredfiRecordBillPaymentsOperator(
-            task_id="bill_payments",
-            business_id=business_id,
-            records=[{"external_id": "bp-9", "vendor_external_id": "vend-1", "amount_cents": 9900,
-                      "payment_date": "2024-01-20",
-                      "allocations": [{"bill_external_id": "bill-9", "amount_cents": 9900}]}],
-        )
+    .. seealso:: :doc:`/operators/bills`
     """
 
     model_name: ClassVar[str] = "BillPayment"
     what: ClassVar[str] = "bill payments"
+    resource: ClassVar[str] = "bills/payments"
+    amount_field: ClassVar[str] = "amount_cents"
+    target: ClassVar[str] = "bills"
 
-    def job(self, client: ThredfiClient, lookups: BusinessLookups, label: str, record: RecordModel) -> Job:
-        payment: BillPayment = record  # type: ignore[assignment]
-        lookups.check_currency(label, payment.currency)
-        vendor_id = lookups.party_id(label, "vendor", payment.vendor_id, payment.vendor_external_id)
-        targets = lookups.allocation_targets(label, "bills", payment.allocations)
-        payload = payment.render(vendor_id, targets)
-        key = payment.idempotency_key(lookups.business_id)
-        return Job(
-            label, lookups.business_id, lambda: client.record_bill_payment(lookups.business_id, payload, key)
-        )
+    @classmethod
+    def render(cls, lookups: BusinessLookups, label: str, record: BillPayment) -> dict[str, Any]:
+        lookups.check_currency(label, record.currency)
+        vendor_id = lookups.party_id(label, "vendor", record.vendor_id, record.vendor_external_id)
+        targets = lookups.allocation_targets(label, cls.target, record.allocations)
+        return record.render(vendor_id, [str(t["id"]) for t in targets])
+
+
+class ThredfiRecordBillPaymentsOperator(ThredfiSyncBillPaymentsOperator):
+    """Deprecated: use :class:`ThredfiSyncBillPaymentsOperator`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        warn_renamed("ThredfiRecordBillPaymentsOperator", "ThredfiSyncBillPaymentsOperator")
+        super().__init__(**kwargs)

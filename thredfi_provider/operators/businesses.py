@@ -1,46 +1,73 @@
-"""Onboard businesses into Thredfi (create, or find by ``external_id``)."""
+"""Sync businesses: create, update what the contract lets change (PATCH), refuse the rest."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from thredfi_provider.operators.batch import Job
-from thredfi_provider.operators.sync import ThredfiSyncOperator
+from thredfi_provider.operators.deprecated import ids_only, warn_renamed
+from thredfi_provider.operators.sync import ThredfiSyncOperator, conflict, updated
 
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
-    from thredfi_provider.client.models import RecordModel
-    from thredfi_provider.operators.batch import BatchSummary, RecordsSource
-    from thredfi_provider.operators.lookups import BusinessLookups
+    from thredfi_provider.client.compare import Differences
+    from thredfi_provider.client.models import Business
+    from thredfi_provider.operators.batch import BatchSummary, Outcome, RecordsSource
+    from thredfi_provider.operators.lookups import BusinessLookups, Record
+
+# A business's country and base currency shape its whole ledger; its external_id is its key.
+IMMUTABLE = frozenset({"country", "base_currency", "external_id"})
 
 
-class ThredfiOnboardBusinessOperator(ThredfiSyncOperator):
-    """Create one business or many; a repeat with the same ``external_id`` finds the existing one.
+class ThredfiSyncBusinessesOperator(ThredfiSyncOperator["Business"]):
+    """Make Thredfi's businesses match the source's (partner level: no ``business_id`` needed).
 
-    Returns ``{external_id: business_id}``; the full summary is in the ``summary`` XCom.
+    A new business is created; a changed name, email, entity type or other mutable field is
+    updated with ``PATCH``; a changed country or base currency is a conflict.
 
-    Example::
-
-        onboard = ThredfiOnboardBusinessOperator(
-            task_id="onboard",
-            business={"external_id": "acct-42", "legal_name": "Acme Ltd", "entity_type": "limited",
-                      "email": "ops@acme.test", "country": "GB", "base_currency": "GBP"},
-        )
+    .. seealso:: :doc:`/operators/businesses`
     """
 
     model_name: ClassVar[str] = "Business"
     what: ClassVar[str] = "businesses"
+    resource: ClassVar[str] = "businesses"
     needs_business: ClassVar[bool] = False
+
+    def held(self, client: ThredfiClient, lookups: BusinessLookups, record: Business) -> Record | None:
+        return lookups.businesses().by_external_id.get(record.external_id)
+
+    def create(
+        self, client: ThredfiClient, lookups: BusinessLookups, record: Business, payload: dict[str, Any]
+    ) -> Any:
+        return client.create_business(payload)
+
+    def read(self, client: ThredfiClient, lookups: BusinessLookups, record_id: str) -> Record:
+        return client.get_business(record_id)
+
+    def read_by_external_id(
+        self, client: ThredfiClient, lookups: BusinessLookups, record: Business
+    ) -> Record | None:
+        return next((b for b in client.list_businesses() if b.get("external_id") == record.external_id), None)
+
+    def change(
+        self, client: ThredfiClient, lookups: BusinessLookups, record: Business, payload: dict[str, Any],
+        held: Record, diff: Differences,
+    ) -> Outcome:  # fmt: skip
+        frozen = {name: diff[name] for name in diff if name in IMMUTABLE}
+        if frozen:
+            return conflict(held, {**frozen, **diff}, "Thredfi does not let a business change this")
+        client.update_business(str(held["id"]), {name: payload[name] for name in diff if name in payload})
+        return updated(held, diff)
+
+
+class ThredfiOnboardBusinessOperator(ThredfiSyncBusinessesOperator):
+    """Deprecated: use :class:`ThredfiSyncBusinessesOperator`. Returns ``{external_id: business_id}``."""
 
     def __init__(
         self, *, business: Mapping[str, Any] | None = None, records: RecordsSource = None, **kwargs: Any
     ) -> None:
+        warn_renamed("ThredfiOnboardBusinessOperator", "ThredfiSyncBusinessesOperator")
         super().__init__(records=[business] if business is not None else records, **kwargs)
 
-    def job(self, client: ThredfiClient, lookups: BusinessLookups, label: str, record: RecordModel) -> Job:
-        payload = record.payload()
-        return Job(label, "", lambda: client.create_business(payload))
-
     def result(self, summary: BatchSummary) -> dict[str, str]:
-        return dict(summary.ids)
+        return ids_only(summary)

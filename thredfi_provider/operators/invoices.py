@@ -1,49 +1,106 @@
-"""Sync invoices for one or many businesses."""
+"""Sync invoices: create, update (PUT) while unpaid, void what the source cancelled."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from thredfi_provider.operators.batch import Job
-from thredfi_provider.operators.sync import ThredfiSyncOperator
+from thredfi_provider.operators.batch import Outcome
+from thredfi_provider.operators.sync import ThredfiSyncOperator, conflict, updated
 
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
-    from thredfi_provider.client.models import Invoice, RecordModel
-    from thredfi_provider.operators.lookups import BusinessLookups
+    from thredfi_provider.client.compare import Differences
+    from thredfi_provider.client.models import Invoice, LineItem
+    from thredfi_provider.operators.lookups import BusinessLookups, Record
+
+# States in which a document's amounts are settled: editing or voiding it would rewrite history.
+SETTLED = frozenset({"paid", "partially_paid", "partial", "partially paid"})
+VOID = frozenset({"void", "voided", "cancelled", "canceled"})
 
 
-class ThredfiSyncInvoicesOperator(ThredfiSyncOperator):
-    """Create invoices idempotently and report per record.
+def status_of(held: Record) -> str:
+    return str(held.get("status") or "").strip().lower()
+
+
+def line_payloads(lookups: BusinessLookups, label: str, lines: Sequence[LineItem]) -> list[dict[str, Any]]:
+    """Lines in the API reference's shape, with account codes resolved to account ids."""
+    rendered = []
+    for index, line in enumerate(lines):
+        account_id, code = line.account_ref
+        if account_id is None and code is not None:
+            account_id = lookups.account_id(label, f"line_items[{index}].account_code", code)
+        rendered.append(line.payload(account_id))
+    return rendered
+
+
+def put_unless_settled(
+    client: ThredfiClient, lookups: BusinessLookups, resource: str, what: str, payload: dict[str, Any],
+    held: Record, diff: Differences,
+) -> Outcome:  # fmt: skip
+    """Invoices and bills: a full PUT, refused (as a conflict) once paid or voided.
+
+    What Thredfi answers is compared again: a field its PUT does not take (the API reference's
+    update has no ``sent_at``) would otherwise read as "updated" on every run and never land.
+    """
+    from thredfi_provider.client.compare import differences, is_unknown
+
+    status = status_of(held)
+    if status in SETTLED or status in VOID:
+        return conflict(held, diff, f"the {what} is {status} in Thredfi and cannot be edited")
+    after = client.update(lookups.business_id, resource, str(held["id"]), payload, method="PUT")
+    ignored = {k: v for k, v in differences(resource, payload, after).items() if not is_unknown(v[0])}
+    if ignored:
+        return conflict(after, ignored, f"Thredfi's update of a {what} does not change this field")
+    return updated(held, diff)
+
+
+class ThredfiSyncInvoicesOperator(ThredfiSyncOperator["Invoice"]):
+    """Make Thredfi's invoices match the source's and report per record.
 
     Each record is checked before sending: required fields, integer cents, dates, currency
-    equal to the business's base currency, and a customer that exists. Records go out
-    concurrently (``max_workers``) and the return value is
-    ``{"total", "created", "existing", "failed": [{"external_id", "error", ...}], "ids"}``.
+    equal to the business's base currency, a customer that exists, account codes in the chart
+    of accounts. Then a new invoice is created, an edited one is updated (``PUT``) while it is
+    unpaid, a cancelled one (``cancelled: true`` or ``status: "cancelled"``) is voided, and an
+    edit of a paid or voided invoice is a conflict (see ``on_conflict``).
 
-    Example::
-
-        ThredfiSyncInvoicesOperator(
-            task_id="sync_invoices",
-            business_id="{{ params.business_id }}",
-            records=[{
-                "external_id": "inv-1001", "customer_external_id": "cust-1",
-                "invoice_number": "INV-1001", "sent_at": "2024-01-15", "due_at": "2024-02-14",
-                "line_items": [{"description": "Consulting", "quantity": 3,
-                                "unit_price_cents": 15000, "account_code": "4000"}],
-            }],
-            max_failures=5,
-        )
+    .. seealso:: :doc:`/operators/invoices`
     """
 
     model_name: ClassVar[str] = "Invoice"
     what: ClassVar[str] = "invoices"
+    resource: ClassVar[str] = "invoices"
 
-    def job(self, client: ThredfiClient, lookups: BusinessLookups, label: str, record: RecordModel) -> Job:
-        invoice: Invoice = record  # type: ignore[assignment]
-        lookups.check_currency(label, invoice.currency)
-        customer_id = lookups.party_id(label, "customer", invoice.customer_id, invoice.customer_external_id)
-        payload = invoice.payload()
-        payload.pop("customer_external_id", None)
-        payload["customer_id"] = customer_id
-        return Job(label, lookups.business_id, lambda: client.create_invoice(lookups.business_id, payload))
+    @classmethod
+    def render(cls, lookups: BusinessLookups, label: str, record: Invoice) -> dict[str, Any]:
+        lookups.check_currency(label, record.currency)
+        payload = record.payload()
+        payload["customer_id"] = lookups.party_id(
+            label, "customer", record.customer_id, record.customer_external_id
+        )
+        payload["line_items"] = line_payloads(lookups, label, record.line_items)
+        return payload
+
+    def settle(
+        self, client: ThredfiClient, lookups: BusinessLookups, record: Invoice, held: Record | None
+    ) -> Outcome | None:
+        if not record.cancelled:
+            return None
+        if held is None:
+            return Outcome("unchanged")  # cancelled before it ever reached Thredfi: nothing to void
+        status = status_of(held)
+        if status in VOID:
+            return Outcome("unchanged", str(held["id"]))
+        if status in SETTLED:
+            return Outcome(
+                "conflict", str(held["id"]), field="cancelled", held=status, sent=True,
+                reason=f"the invoice is {status} in Thredfi; refund or credit it instead of voiding",
+            )  # fmt: skip
+        client.void_invoice(lookups.business_id, str(held["id"]))
+        return Outcome("voided", str(held["id"]))
+
+    def change(
+        self, client: ThredfiClient, lookups: BusinessLookups, record: Invoice, payload: dict[str, Any],
+        held: Record, diff: Differences,
+    ) -> Outcome:  # fmt: skip
+        return put_unless_settled(client, lookups, self.resource, "invoice", payload, held, diff)

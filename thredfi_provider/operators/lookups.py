@@ -1,52 +1,118 @@
-"""Per-business facts a batch checks records against, each fetched at most once per task."""
+"""What one task knows about one business, each fact fetched at most once, failures included.
+
+Lookups never trust a list filter the contract does not document: an ``external_id`` filter is
+asked for and the match is checked here, and as soon as a server shows it ignores the filter
+(a row with another ``external_id`` comes back) the whole list is read once, in pages, into an
+index. So resolving 1,000 references in a business of 20,000 invoices costs about 200 list
+requests against a strict server, and one request per reference against a server that honours
+the filter. A lookup that failed (an unknown business, a business of another partner) is
+remembered too, so 20 records of that business cost one request, not 20.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from thredfi_provider.client.errors import ThredfiRecordError
+from thredfi_provider.client.errors import ThredfiError, ThredfiRecordError
 
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
     from thredfi_provider.client.models import Allocation
 
+T = TypeVar("T")
+Record = dict[str, Any]
+
+
+class Index:
+    """Every record of one list endpoint by ``external_id``, read in one pass of pages."""
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        self.by_external_id: dict[str, Record] = {}
+        self.by_id: dict[str, Record] = {}
+        self.duplicates: list[str] = []  # external_ids held twice: what idempotency must prevent
+        for record in records:
+            self.add(record)
+
+    def add(self, record: Record) -> None:
+        if record.get("id") is not None:
+            self.by_id[str(record["id"])] = record
+        if record.get("external_id"):
+            key = str(record["external_id"])
+            if key in self.by_external_id and self.by_external_id[key].get("id") != record.get("id"):
+                self.duplicates.append(key)
+            self.by_external_id[key] = record
+
 
 class BusinessLookups:
-    """Currency, parties and documents of one business, looked up lazily and cached."""
+    """Currency, accounts, parties and documents of one business, looked up lazily and cached."""
 
-    def __init__(self, client: ThredfiClient, business_id: str) -> None:
+    def __init__(self, client: ThredfiClient, business_id: str, *, prefer_index: bool = False) -> None:
+        """``prefer_index`` reads whole lists even where a filter would do: for a reconciliation,
+        which references most of them anyway."""
         self.client = client
         self.business_id = business_id
-        self._documents: dict[tuple[str, str], str | None] = {}
+        self.prefer_index = prefer_index
+        self._memo: dict[Any, Any] = {}
+        self._found: dict[tuple[str, str], Record | None] = {}
+        self._filter_ignored: set[str] = set()
         self._lock = threading.Lock()
+        self._key_locks: dict[Any, threading.Lock] = {}
 
-    @cached_property
-    def business(self) -> dict[str, Any]:
-        return self.client.get_business(self.business_id)
+    # ------------------------------------------------------------------ memo (results and failures)
 
-    @cached_property
+    def _once(self, key: Any, fetch: Callable[[], T]) -> T:
+        """Fetch once per task; a failure is remembered and raised again without a request."""
+        with self._lock:
+            lock = self._key_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._memo:
+                try:
+                    self._memo[key] = (True, fetch())
+                except ThredfiError as exc:
+                    self._memo[key] = (False, exc)
+            ok, value = self._memo[key]
+        if not ok:
+            raise value
+        result: T = value
+        return result
+
+    @property
+    def business(self) -> Record:
+        return self._once("business", lambda: self.client.get_business(self.business_id))
+
+    @property
     def currency(self) -> str:
         return str(self.business.get("base_currency") or self.business.get("currency") or "").upper()
 
-    def _parties(self, resource: str) -> tuple[set[str], dict[str, str]]:
-        ids: set[str] = set()
-        by_external: dict[str, str] = {}
-        for party in self.client.list_records(self.business_id, resource, include_archived="true"):
-            ids.add(str(party["id"]))
-            if party.get("external_id"):
-                by_external[str(party["external_id"])] = str(party["id"])
-        return ids, by_external
+    def index(self, resource: str) -> Index:
+        """One pass over a list endpoint of this business (O(pages)), kept for the task.
 
-    @cached_property
-    def customers(self) -> tuple[set[str], dict[str, str]]:
-        return self._parties("customers")
+        Customers and vendors are read with their archived ones: an archived party still owns
+        its ``external_id``.
+        """
+        params = {"include_archived": "true"} if resource in ("customers", "vendors") else {}
+        return self._once(
+            ("index", resource),
+            lambda: Index(list(self.client.list_records(self.business_id, resource, **params))),
+        )
 
-    @cached_property
-    def vendors(self) -> tuple[set[str], dict[str, str]]:
-        return self._parties("vendors")
+    def businesses(self) -> Index:
+        """The partner's businesses (a partner-level list), for the businesses operator."""
+        return self._once(("index", "businesses"), lambda: Index(list(self.client.list_businesses())))
+
+    def held(self, resource: str, external_id: str) -> Record | None:
+        """What Thredfi holds under ``external_id``, from the index."""
+        return self.index(resource).by_external_id.get(external_id)
+
+    def read_once(self, resource: str, record_id: str) -> Record:
+        """One record by Thredfi id, read at most once per task."""
+        return self._once(
+            ("read", resource, record_id), lambda: self.client.get(self.business_id, resource, record_id)
+        )
+
+    # ------------------------------------------------------------------ checks and references
 
     def check_currency(self, label: str, currency: str | None) -> None:
         if currency and self.currency and currency != self.currency:
@@ -56,45 +122,85 @@ class BusinessLookups:
 
     def party_id(self, label: str, kind: str, party_id: str | None, external_id: str | None) -> str:
         """Resolve a customer/vendor reference, refusing unknown ones before sending anything."""
-        ids, by_external = self.customers if kind == "customer" else self.vendors
+        index = self.index(f"{kind}s")
         if party_id:
-            if party_id not in ids:
+            if party_id not in index.by_id:
                 raise ThredfiRecordError(
                     label, f"{kind}_id", f"unknown {kind} {party_id!r} in business {self.business_id}"
                 )
             return party_id
         assert external_id is not None
-        found = by_external.get(external_id)
+        found = index.by_external_id.get(external_id)
         if found is None:
             raise ThredfiRecordError(
                 label, f"{kind}_external_id", f"unknown {kind} {external_id!r} in business {self.business_id}"
             )
+        return str(found["id"])
+
+    def account_id(self, label: str, field: str, code: str) -> str:
+        """A chart-of-accounts code as the account id the API reference's lines carry."""
+        accounts = self._once(
+            "accounts",
+            lambda: {
+                str(a["code"]): str(a["id"])
+                for a in self.client.list_accounts(self.business_id)
+                if a.get("code") is not None and a.get("id") is not None
+            },
+        )
+        found = accounts.get(code)
+        if found is None:
+            raise ThredfiRecordError(label, field, f"no account {code!r} in the chart of accounts")
         return found
 
-    def document_id(
+    def document(
         self, label: str, resource: str, field: str, doc_id: str | None, external_id: str | None
-    ) -> str:
-        """Resolve an invoice/bill reference by external id (one filtered lookup per reference)."""
+    ) -> Record:
+        """The invoice/bill a reference points at (``{"id": ...}`` when given by Thredfi id).
+
+        A Thredfi id the source already holds (the write-back columns) needs no lookup at all.
+        """
         if doc_id:
-            return doc_id
+            indexed = self._memo.get(("index", resource))
+            known = indexed[1].by_id.get(doc_id) if indexed and indexed[0] else None
+            return known or {"id": doc_id}
         assert external_id is not None
-        key = (resource, external_id)
-        with self._lock:
-            if key not in self._documents:
-                record = self.client.find_by_external_id(
-                    f"businesses/{self.business_id}/{resource}/", external_id, business_id=self.business_id
-                )
-                self._documents[key] = str(record["id"]) if record else None
-            found = self._documents[key]
+        found = self._find(resource, external_id)
         if found is None:
             raise ThredfiRecordError(
                 label, field, f"unknown {resource[:-1]} {external_id!r} in business {self.business_id}"
             )
         return found
 
-    def allocation_targets(self, label: str, resource: str, allocations: Sequence[Allocation]) -> list[str]:
-        """Thredfi ids of the invoices/bills a payment's allocations point at, in order."""
+    def _find(self, resource: str, external_id: str) -> Record | None:
+        key = (resource, external_id)
+        if key in self._found:
+            return self._found[key]
+        if self.prefer_index or resource in self._filter_ignored or ("index", resource) in self._memo:
+            return self.index(resource).by_external_id.get(external_id)
+        page = self._once(
+            ("filtered", resource, external_id),
+            lambda: next(
+                self.client.iter_pages(
+                    f"businesses/{self.business_id}/{resource}/",
+                    business_id=self.business_id,
+                    params={"external_id": external_id},
+                ),
+                [],
+            ),
+        )
+        if any(row.get("external_id") != external_id for row in page):
+            # The server ignores the filter (the contract does not document it): index once.
+            self._filter_ignored.add(resource)
+            return self.index(resource).by_external_id.get(external_id)
+        found = page[0] if page else None
+        self._found[key] = found
+        return found
+
+    def allocation_targets(
+        self, label: str, resource: str, allocations: Sequence[Allocation]
+    ) -> list[Record]:
+        """The invoices/bills a payment's allocations point at, in order."""
         return [
-            self.document_id(label, resource, f"allocations[{i}]", a.target_id, a.target_external_id)
+            self.document(label, resource, f"allocations[{i}]", a.target_id, a.target_external_id)
             for i, a in enumerate(allocations)
         ]

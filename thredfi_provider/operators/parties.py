@@ -1,38 +1,93 @@
-"""Upsert customers and vendors by ``external_id``."""
+"""Sync customers and vendors by ``external_id``.
+
+Thredfi publishes no update endpoint for either (CONTRACT.md §5.1): a changed name or email is
+reported as a conflict, never dropped silently. A customer archived in the source is archived
+in Thredfi; vendors have no published archive call, so that is a conflict too.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from thredfi_provider.operators.batch import Outcome
+from thredfi_provider.operators.deprecated import ids_only, warn_renamed
 from thredfi_provider.operators.sync import ThredfiSyncOperator
 
 if TYPE_CHECKING:
+    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.models import Customer, Vendor
     from thredfi_provider.operators.batch import BatchSummary
+    from thredfi_provider.operators.lookups import BusinessLookups, Record
 
 
-class ThredfiUpsertCustomersOperator(ThredfiSyncOperator):
-    """Create customers that do not exist yet; existing ``external_id`` values are found, not duplicated.
+def is_archived(held: Record) -> bool:
+    status = str(held.get("status") or "").lower()
+    return bool(held.get("is_archived") or held.get("archived")) or status == "archived"
 
-    Returns ``{external_id: customer_id}``.
 
-    Example::
+class ThredfiSyncCustomersOperator(ThredfiSyncOperator["Customer"]):
+    """Create the customers Thredfi does not hold; archive those the source archived.
 
-        ThredfiUpsertCustomersOperator(
-            task_id="customers",
-            business_id="{{ ti.xcom_pull('onboard')['acct-42'] }}",
-            records=[{"external_id": "cust-1", "company_name": "Globex", "email": "ap@globex.test"}],
-        )
+    .. seealso:: :doc:`/operators/parties`
     """
 
     model_name: ClassVar[str] = "Customer"
     what: ClassVar[str] = "customers"
+    resource: ClassVar[str] = "customers"
 
-    def result(self, summary: BatchSummary) -> dict[str, str]:
-        return dict(summary.ids)
+    def settle(
+        self, client: ThredfiClient, lookups: BusinessLookups, record: Customer, held: Record | None
+    ) -> Outcome | None:
+        if not record.archived:
+            return None
+        if held is None:
+            return Outcome("unchanged")  # archived before it ever reached Thredfi
+        if is_archived(held):
+            return Outcome("unchanged", str(held["id"]))
+        client.archive_customer(lookups.business_id, str(held["id"]))
+        return Outcome("updated", str(held["id"]), changed=("archived",))
 
 
-class ThredfiUpsertVendorsOperator(ThredfiUpsertCustomersOperator):
-    """Same as :class:`ThredfiUpsertCustomersOperator`, for vendors (suppliers)."""
+class ThredfiSyncVendorsOperator(ThredfiSyncOperator["Vendor"]):
+    """Create the vendors Thredfi does not hold.
+
+    .. seealso:: :doc:`/operators/parties`
+    """
 
     model_name: ClassVar[str] = "Vendor"
     what: ClassVar[str] = "vendors"
+    resource: ClassVar[str] = "vendors"
+
+    def settle(
+        self, client: ThredfiClient, lookups: BusinessLookups, record: Vendor, held: Record | None
+    ) -> Outcome | None:
+        if not record.archived:
+            return None
+        if held is None or is_archived(held):
+            return Outcome("unchanged", str(held["id"]) if held else None)
+        return Outcome(
+            "conflict", str(held["id"]), field="archived", held=False, sent=True,
+            reason="Thredfi publishes no archive endpoint for vendors (only unarchive)",
+        )  # fmt: skip
+
+
+class ThredfiUpsertCustomersOperator(ThredfiSyncCustomersOperator):
+    """Deprecated: use :class:`ThredfiSyncCustomersOperator`. Returns ``{external_id: customer_id}``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        warn_renamed("ThredfiUpsertCustomersOperator", "ThredfiSyncCustomersOperator")
+        super().__init__(**kwargs)
+
+    def result(self, summary: BatchSummary) -> dict[str, str]:
+        return ids_only(summary)
+
+
+class ThredfiUpsertVendorsOperator(ThredfiSyncVendorsOperator):
+    """Deprecated: use :class:`ThredfiSyncVendorsOperator`. Returns ``{external_id: vendor_id}``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        warn_renamed("ThredfiUpsertVendorsOperator", "ThredfiSyncVendorsOperator")
+        super().__init__(**kwargs)
+
+    def result(self, summary: BatchSummary) -> dict[str, str]:
+        return ids_only(summary)

@@ -1,47 +1,112 @@
-"""Record invoice payments, each with a deterministic ``Idempotency-Key``."""
+"""Sync invoice payments, each with a deterministic ``Idempotency-Key``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from thredfi_provider.operators.batch import Job
-from thredfi_provider.operators.sync import ThredfiSyncOperator
+from thredfi_provider.client.errors import ThredfiRecordError
+from thredfi_provider.operators.batch import Outcome
+from thredfi_provider.operators.deprecated import warn_renamed
+from thredfi_provider.operators.sync import ThredfiSyncOperator, conflict, updated
 
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.models import Payment, RecordModel
-    from thredfi_provider.operators.lookups import BusinessLookups
+    from thredfi_provider.operators.lookups import BusinessLookups, Record
+
+P = TypeVar("P", bound="RecordModel")
 
 
-class ThredfiRecordPaymentsOperator(ThredfiSyncOperator):
-    """Record customer payments allocated to invoices.
+class PaymentSync(ThredfiSyncOperator[P]):
+    """What invoice payments and bill payments share: the key, and what may change after.
 
-    Invoices may be referenced by Thredfi id (``invoice_id``) or by your id
-    (``invoice_external_id``). The ``Idempotency-Key`` is derived from the business and the
-    payment's ``external_id``, so retries, reruns and backfills never pay an invoice twice; a
-    changed payment under the same key is refused by Thredfi (409) and reported as failed.
+    A completed payment's amount, allocations and party are settled money: changing them is a
+    conflict (Thredfi says to refund instead). Its date, method and reference may be patched.
+    """
 
-    Example::
+    amount_field: ClassVar[str] = "total_amount_cents"
+    target: ClassVar[str] = "invoices"
+    settled_fields: ClassVar[frozenset[str]] = frozenset(
+        {"total_amount_cents", "amount_cents", "allocations", "customer_id", "vendor_id"}
+    )
 
-        ThredfiRecordPaymentsOperator(
-            task_id="payments",
-            business_id=business_id,
-            records=[{"external_id": "pay-77", "amount_cents": 45000, "payment_date": "2024-01-20",
-                      "allocations": [{"invoice_external_id": "inv-1001", "amount_cents": 45000}]}],
-        )
+    def create(
+        self, client: ThredfiClient, lookups: BusinessLookups, record: P, payload: dict[str, Any]
+    ) -> Any:
+        key = record.idempotency_key(lookups.business_id)  # type: ignore[attr-defined]
+        return client.create(lookups.business_id, self.resource, payload, idempotency_key=key)
+
+    def change(
+        self, client: ThredfiClient, lookups: BusinessLookups, record: P, payload: dict[str, Any],
+        held: Record, diff: Differences,
+    ) -> Outcome:  # fmt: skip
+        current = self.read(client, lookups, str(held["id"]))  # a key replay returns the original
+        from thredfi_provider.client.compare import differences
+
+        diff = differences(self.resource, payload, current)
+        if not diff:
+            return Outcome("unchanged", str(held["id"]))
+        status = str(current.get("status") or "completed").lower()
+        settled = [name for name in diff if name.split("[")[0] in self.settled_fields]
+        if settled and status not in ("pending", "failed"):
+            first = {name: diff[name] for name in settled}
+            return conflict(
+                current,
+                {**first, **diff},
+                f"the payment is {status} in Thredfi: refund it instead of editing",
+            )
+        changes = {name: payload[name] for name in diff if name in payload}
+        client.update(lookups.business_id, self.resource, str(held["id"]), changes, method="PATCH")
+        return updated(current, diff)
+
+
+class ThredfiSyncPaymentsOperator(PaymentSync["Payment"]):
+    """Record customer payments allocated to invoices, and keep them matching the source.
+
+    Invoices may be referenced by Thredfi id (``invoice_id``, e.g. a write-back column: no
+    lookup at all) or by your id (``invoice_external_id``). ``customer_id`` is required by the
+    API reference; when the record does not carry it, it is taken from the allocated invoices.
+    The ``Idempotency-Key`` is derived from the business and the payment's ``external_id``, so
+    retries, reruns and backfills never pay an invoice twice.
+
+    .. seealso:: :doc:`/operators/payments`
     """
 
     model_name: ClassVar[str] = "Payment"
     what: ClassVar[str] = "payments"
+    resource: ClassVar[str] = "invoices/payments"
 
-    def job(self, client: ThredfiClient, lookups: BusinessLookups, label: str, record: RecordModel) -> Job:
-        payment: Payment = record  # type: ignore[assignment]
-        lookups.check_currency(label, payment.currency)
-        if payment.customer_id:
-            lookups.party_id(label, "customer", payment.customer_id, None)
-        targets = lookups.allocation_targets(label, "invoices", payment.allocations)
-        payload = payment.render(targets)
-        key = payment.idempotency_key(lookups.business_id)
-        return Job(
-            label, lookups.business_id, lambda: client.record_payment(lookups.business_id, payload, key)
-        )
+    @classmethod
+    def render(cls, lookups: BusinessLookups, label: str, record: Payment) -> dict[str, Any]:
+        lookups.check_currency(label, record.currency)
+        targets = lookups.allocation_targets(label, cls.target, record.allocations)
+        if record.customer_id:
+            customer_id = lookups.party_id(label, "customer", record.customer_id, None)
+        else:
+            customer_id = cls._customer_of(lookups, label, targets)
+        return record.render(customer_id, [str(t["id"]) for t in targets])
+
+    @classmethod
+    def _customer_of(cls, lookups: BusinessLookups, label: str, targets: list[Record]) -> str:
+        """The one customer of the allocated invoices (read by id only when not indexed)."""
+        from thredfi_provider.client.compare import UNKNOWN, party_id
+
+        customers = set()
+        for target in targets:
+            found = party_id(target, "customer")
+            if found is UNKNOWN or not found:
+                found = party_id(lookups.read_once(cls.target, str(target["id"])), "customer")
+            customers.add(str(found))
+        if len(customers) != 1:
+            problem = "no allocation to take it from" if not customers else "allocations to several customers"
+            raise ThredfiRecordError(label, "customer_id", f"required by Thredfi, and {problem}")
+        return customers.pop()
+
+
+class ThredfiRecordPaymentsOperator(ThredfiSyncPaymentsOperator):
+    """Deprecated: use :class:`ThredfiSyncPaymentsOperator`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        warn_renamed("ThredfiRecordPaymentsOperator", "ThredfiSyncPaymentsOperator")
+        super().__init__(**kwargs)
