@@ -20,7 +20,7 @@ from thredfi_example_source import (
     store_ids,
 )
 
-from thredfi_provider.operators.bills import ThredfiRecordBillPaymentsOperator, ThredfiSyncBillsOperator
+from thredfi_provider.operators.bills import ThredfiSyncBillPaymentsOperator, ThredfiSyncBillsOperator
 
 BILLS = Asset(BILLS_URI)
 
@@ -50,7 +50,7 @@ def example_thredfi_bills() -> None:
     stored = store_bill_ids(bills.output)
     payments_in = select_bill_payments()
     stored >> payments_in  # a payment may settle a bill synced by this very run
-    paid = ThredfiRecordBillPaymentsOperator(task_id="record_bill_payments", records=payments_in)
+    paid = ThredfiSyncBillPaymentsOperator(task_id="sync_bill_payments", records=payments_in)
 
     @task(outlets=[BILLS])
     def store_bill_payment_ids(summary: dict[str, Any]) -> int:

@@ -30,12 +30,12 @@ from thredfi_example_source import (
     store_ids,
 )
 
-from thredfi_provider.operators.bills import ThredfiRecordBillPaymentsOperator, ThredfiSyncBillsOperator
-from thredfi_provider.operators.businesses import ThredfiOnboardBusinessOperator
+from thredfi_provider.operators.bills import ThredfiSyncBillPaymentsOperator, ThredfiSyncBillsOperator
+from thredfi_provider.operators.businesses import ThredfiSyncBusinessesOperator
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 from thredfi_provider.operators.ledger import ThredfiExportLedgerOperator
-from thredfi_provider.operators.parties import ThredfiUpsertCustomersOperator, ThredfiUpsertVendorsOperator
-from thredfi_provider.operators.payments import ThredfiRecordPaymentsOperator
+from thredfi_provider.operators.parties import ThredfiSyncCustomersOperator, ThredfiSyncVendorsOperator
+from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
 
 
 @task
@@ -52,12 +52,12 @@ def select(kind: str, **context: Any) -> list[dict[str, Any]]:
 
 @task
 def write_back(table: str, summary: dict[str, Any]) -> int:
-    """Store Thredfi ids beside the source rows, from the ``summary`` XCom every batch operator pushes."""
+    """Store Thredfi ids beside the source rows, from the summary every sync operator returns."""
     return store_ids(table, summary["ids"])
 
 
 def summary_of(operator: Any) -> XComArg:
-    return XComArg(operator, key="summary")
+    return XComArg(operator)
 
 
 @dag(
@@ -69,14 +69,14 @@ def summary_of(operator: Any) -> XComArg:
     tags=["thredfi", "example"],
 )
 def example_thredfi_end_to_end() -> None:
-    onboard = ThredfiOnboardBusinessOperator(task_id="onboard_businesses", records=select("businesses"))
+    onboard = ThredfiSyncBusinessesOperator(task_id="sync_businesses", records=select("businesses"))
     businesses_stored = write_back.override(task_id="store_business_ids")("businesses", summary_of(onboard))
 
     customers_in = select.override(task_id="select_customers")("customers")
     vendors_in = select.override(task_id="select_vendors")("vendors")
     businesses_stored >> [customers_in, vendors_in]
-    customers = ThredfiUpsertCustomersOperator(task_id="upsert_customers", records=customers_in)
-    vendors = ThredfiUpsertVendorsOperator(task_id="upsert_vendors", records=vendors_in)
+    customers = ThredfiSyncCustomersOperator(task_id="sync_customers", records=customers_in)
+    vendors = ThredfiSyncVendorsOperator(task_id="sync_vendors", records=vendors_in)
     customers_stored = write_back.override(task_id="store_customer_ids", outlets=[Asset(ONBOARDED_URI)])(
         "customers", summary_of(customers)
     )
@@ -91,7 +91,7 @@ def example_thredfi_end_to_end() -> None:
 
     payments_in = select.override(task_id="select_payments")("payments")
     invoices_stored >> payments_in
-    payments = ThredfiRecordPaymentsOperator(task_id="record_payments", records=payments_in)
+    payments = ThredfiSyncPaymentsOperator(task_id="sync_payments", records=payments_in)
     payments_stored = write_back.override(task_id="store_payment_ids", outlets=[Asset(PAYMENTS_URI)])(
         "payments", summary_of(payments)
     )
@@ -102,9 +102,7 @@ def example_thredfi_end_to_end() -> None:
     bills_stored = write_back.override(task_id="store_bill_ids")("bills", summary_of(bills))
     bill_payments_in = select.override(task_id="select_bill_payments")("bill_payments")
     bills_stored >> bill_payments_in
-    bill_payments = ThredfiRecordBillPaymentsOperator(
-        task_id="record_bill_payments", records=bill_payments_in
-    )
+    bill_payments = ThredfiSyncBillPaymentsOperator(task_id="sync_bill_payments", records=bill_payments_in)
     bill_payments_stored = write_back.override(task_id="store_bill_payment_ids", outlets=[Asset(BILLS_URI)])(
         "bill_payments", summary_of(bill_payments)
     )

@@ -12,8 +12,8 @@ from typing import Any
 from airflow.sdk import Asset, dag, task
 from thredfi_example_source import DEFAULT_ARGS, ONBOARDED_URI, business_records, party_records, store_ids
 
-from thredfi_provider.operators.businesses import ThredfiOnboardBusinessOperator
-from thredfi_provider.operators.parties import ThredfiUpsertCustomersOperator, ThredfiUpsertVendorsOperator
+from thredfi_provider.operators.businesses import ThredfiSyncBusinessesOperator
+from thredfi_provider.operators.parties import ThredfiSyncCustomersOperator, ThredfiSyncVendorsOperator
 
 ONBOARDED = Asset(ONBOARDED_URI)
 
@@ -30,11 +30,11 @@ def example_thredfi_onboarding() -> None:
     def load_businesses() -> list[dict[str, Any]]:
         return business_records()
 
-    onboard = ThredfiOnboardBusinessOperator(task_id="onboard_businesses", records=load_businesses())
+    onboard = ThredfiSyncBusinessesOperator(task_id="sync_businesses", records=load_businesses())
 
     @task
-    def store_business_ids(ids: dict[str, str]) -> int:
-        return store_ids("businesses", ids)
+    def store_business_ids(summary: dict[str, Any]) -> int:
+        return store_ids("businesses", summary["ids"])
 
     @task
     def load_customers() -> list[dict[str, Any]]:
@@ -47,12 +47,12 @@ def example_thredfi_onboarding() -> None:
     stored = store_business_ids(onboard.output)
     customers_in, vendors_in = load_customers(), load_vendors()
     stored >> [customers_in, vendors_in]
-    customers = ThredfiUpsertCustomersOperator(task_id="upsert_customers", records=customers_in)
-    vendors = ThredfiUpsertVendorsOperator(task_id="upsert_vendors", records=vendors_in)
+    customers = ThredfiSyncCustomersOperator(task_id="sync_customers", records=customers_in)
+    vendors = ThredfiSyncVendorsOperator(task_id="sync_vendors", records=vendors_in)
 
     @task(outlets=[ONBOARDED])
-    def store_party_ids(customer_ids: dict[str, str], vendor_ids: dict[str, str]) -> int:
-        return store_ids("customers", customer_ids) + store_ids("vendors", vendor_ids)
+    def store_party_ids(customers: dict[str, Any], vendors: dict[str, Any]) -> int:
+        return store_ids("customers", customers["ids"]) + store_ids("vendors", vendors["ids"])
 
     store_party_ids(customers.output, vendors.output)
 

@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 from thredfi_example_source import DEFAULT_ARGS, interval_bounds, payment_records, settled_invoices, store_ids
 
-from thredfi_provider.operators.payments import ThredfiRecordPaymentsOperator
+from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
 from thredfi_provider.sensors.resource import ThredfiResourceSensor
 
 
@@ -25,7 +25,7 @@ def example_thredfi_payments() -> None:
         return payment_records(*interval_bounds(context))
 
     payments = select_payments()
-    record = ThredfiRecordPaymentsOperator(task_id="record_payments", records=payments)
+    record = ThredfiSyncPaymentsOperator(task_id="sync_payments", records=payments)
 
     @task
     def store_payment_ids(summary: dict[str, Any], records: list[dict[str, Any]]) -> list[dict[str, str]]:

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS businesses (id INTEGER PRIMARY KEY, name TEXT, email 
 CREATE TABLE IF NOT EXISTS customers (id INTEGER PRIMARY KEY, business_id INTEGER, name TEXT, email TEXT,
     thredfi_customer_id TEXT);
 CREATE TABLE IF NOT EXISTS invoices (id INTEGER PRIMARY KEY, customer_id INTEGER, number TEXT, issued_on TEXT,
-    due_on TEXT, description TEXT, quantity INTEGER, unit_price_cents INTEGER, thredfi_invoice_id TEXT);
+    due_on TEXT, description TEXT, quantity INTEGER, unit_price_cents INTEGER, thredfi_invoice_id TEXT,
+    status TEXT);
 CREATE TABLE IF NOT EXISTS payments (id INTEGER PRIMARY KEY, invoice_id INTEGER, paid_on TEXT, amount_cents INTEGER,
     thredfi_payment_id TEXT);
 CREATE TABLE IF NOT EXISTS vendors (id INTEGER PRIMARY KEY, business_id INTEGER, name TEXT, email TEXT,
@@ -196,16 +197,44 @@ def party_records(table: str) -> list[dict[str, Any]]:
 def invoice_records(start: str, end: str) -> list[dict[str, Any]]:
     rows = app_db().get_records(
         "SELECT i.id, i.customer_id, i.number, i.issued_on, i.due_on, i.description, i.quantity,"
-        " i.unit_price_cents, b.thredfi_business_id FROM invoices i JOIN customers c ON c.id = i.customer_id"
+        " i.unit_price_cents, b.thredfi_business_id, i.status FROM invoices i JOIN customers c ON c.id = i.customer_id"
         " JOIN businesses b ON b.id = c.business_id WHERE i.issued_on >= ? AND i.issued_on < ? ORDER BY i.id",
         parameters=(start, end),
     )
     return [
         {"external_id": f"inv-{r[0]}", "business_id": r[8], "customer_external_id": f"cust-{r[1]}",
-         "invoice_number": r[2], "sent_at": r[3], "due_at": r[4],
+         "invoice_number": r[2], "sent_at": r[3], "due_at": r[4], "cancelled": r[9] == "cancelled",
          "line_items": [{"description": r[5], "quantity": r[6], "unit_price_cents": r[7], "account_code": "4000"}]}
         for r in rows
     ]  # fmt: skip
+
+
+def edit_invoices(path: str, start: str, end: str) -> dict[str, list[tuple[int, str]]]:
+    """A day of source edits the demo syncs: two invoices re-priced, one cancelled, and one that
+    is already paid re-priced too (Thredfi must refuse that one, and the sync must say so).
+
+    Returns ``{"repriced" | "cancelled" | "paid_repriced": [(invoice id, issued_on)]}``.
+    """
+    with sqlite3.connect(path) as db:
+        paid = "SELECT 1 FROM payments p WHERE p.invoice_id = i.id"
+        unpaid = db.execute(
+            f"SELECT id, issued_on FROM invoices i WHERE issued_on >= ? AND issued_on < ? AND NOT EXISTS ({paid})"  # noqa: S608
+            " ORDER BY id LIMIT 3",
+            (start, end),
+        ).fetchall()
+        settled = db.execute(
+            f"SELECT id, issued_on FROM invoices i WHERE issued_on >= ? AND issued_on < ? AND EXISTS ({paid})"  # noqa: S608
+            " ORDER BY id LIMIT 1",
+            (start, end),
+        ).fetchall()
+        changes = {"repriced": unpaid[:2], "cancelled": unpaid[2:3], "paid_repriced": settled}
+        for invoice_id, _ in changes["repriced"] + changes["paid_repriced"]:
+            db.execute(
+                "UPDATE invoices SET unit_price_cents = unit_price_cents + 500 WHERE id = ?", (invoice_id,)
+            )
+        for invoice_id, _ in changes["cancelled"]:
+            db.execute("UPDATE invoices SET status = 'cancelled' WHERE id = ?", (invoice_id,))
+    return changes
 
 
 def payment_records(start: str, end: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
@@ -45,38 +46,96 @@ def migrate() -> None:
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
 
 
-def run_dag(module: str, day: dt.date | None) -> str:
+def run_dag(
+    module: str, day: dt.date | None, summary_of: str | list[str] | None = None, run_conf: dict | None = None
+) -> Any:
+    """Run one DAG for one day with ``dag.test``; return a task's XCom (or several, by task) when asked."""
     dag = importlib.import_module(module).__dict__[module]()
     logical = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) if day else None
-    state = str(dag.test(logical_date=logical).state)
+    run = dag.test(logical_date=logical, run_conf=run_conf)
+    state = str(run.state)
     print(f"  {module:<32} {day or 'asset-triggered'}  {state}", flush=True)
     if state != "success":
         raise SystemExit(f"{module} for {day} ended {state}")
-    return state
+    if summary_of is None:
+        return state
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.scalars(
+            XComModel.get_many(run_id=run.run_id, key="return_value", task_ids=summary_of, dag_ids=module)
+        ).all()
+        values = {row.task_id: XComModel.deserialize_value(row) for row in rows}
+    return values[summary_of] if isinstance(summary_of, str) else values
 
 
-# What each business should hold in Thredfi: (label, Thredfi resource, source count and cents of
-# the rows that were synced, i.e. carry their Thredfi id).
-RECONCILE = [
-    ("invoices", "invoices",
-     "SELECT COUNT(*), COALESCE(SUM(i.quantity * i.unit_price_cents), 0) FROM invoices i"
-     " JOIN customers c ON c.id = i.customer_id WHERE c.business_id = ? AND i.thredfi_invoice_id IS NOT NULL"),
-    ("payments", "invoices/payments",
-     "SELECT COUNT(*), COALESCE(SUM(p.amount_cents), 0) FROM payments p JOIN invoices i ON i.id = p.invoice_id"
-     " JOIN customers c ON c.id = i.customer_id WHERE c.business_id = ? AND p.thredfi_payment_id IS NOT NULL"),
-    ("bills", "bills",
-     "SELECT COUNT(*), COALESCE(SUM(bl.amount_cents), 0) FROM bills bl JOIN vendors v ON v.id = bl.vendor_id"
-     " WHERE v.business_id = ? AND bl.thredfi_bill_id IS NOT NULL"),
-    ("bill payments", "bills/payments",
-     "SELECT COUNT(*), COALESCE(SUM(bp.amount_cents), 0) FROM bill_payments bp JOIN bills bl ON bl.id = bp.bill_id"
-     " JOIN vendors v ON v.id = bl.vendor_id WHERE v.business_id = ? AND bp.thredfi_bill_payment_id IS NOT NULL"),
-]  # fmt: skip
+# What the reconciliation compares: Thredfi resource -> the source query the sync used.
+RECONCILE = {
+    "invoices": "invoice_records",
+    "payments": "payment_records",
+    "bills": "bill_records",
+    "bill_payments": "bill_payment_records",
+}
 
 
-def report(app_db: Path, sandbox: object) -> None:
-    from thredfi_provider.hooks.thredfi import ThredfiHook
+def synced_window(first: dt.date) -> tuple[str, str]:
+    """The days the backfill synced: the run for day D covers the data interval [D-1, D)."""
+    return first.isoformat(), (first + dt.timedelta(days=DAYS)).isoformat()
 
-    client = ThredfiHook().get_conn()
+
+def edit_day(app_db: Path, first: dt.date) -> dict[str, list[tuple[int, str]]]:
+    """The source changes behind the sync: re-price two invoices, cancel one, re-price a paid one."""
+    import thredfi_example_source
+
+    start, end = synced_window(first)
+    changes = thredfi_example_source.edit_invoices(str(app_db), start, end)
+    for kind, rows in changes.items():
+        print(f"  {kind:<14} {', '.join(f'inv-{i}' for i, _ in rows) or '-'}")
+    for issued in sorted({issued for rows in changes.values() for _, issued in rows}):
+        day = dt.date.fromisoformat(issued) + dt.timedelta(days=1)  # the run whose interval holds it
+        summary = run_dag("example_thredfi_invoice_sync", day, summary_of="sync_invoices")
+        print(f"    invoices issued {issued}: {summary['created']} created, {summary['updated']} updated, "
+              f"{summary['unchanged']} unchanged, {summary['voided']} voided, "
+              f"{len(summary['conflicts'])} conflicts "
+              + "".join(f"[{c['external_id']} {c['field']}: {c['reason']}]" for c in summary["conflicts"]))  # fmt: skip
+    return changes
+
+
+def reconcile(first: dt.date, expected_drift: set[str]) -> bool:
+    """The example reconciliation DAG (ThredfiReconcileOperator per resource) over the synced window."""
+    start, end = synced_window(first)
+    os.environ["THREDFI_EXAMPLE_REPORT_ROOT"] = str(DEMO / "reports")
+    print(f"\nReconciliation (example_thredfi_reconcile, ThredfiReconcileOperator), {start} to {end}:")
+    reports = run_dag(
+        "example_thredfi_reconcile", first + dt.timedelta(days=DAYS), summary_of=[f"reconcile_{r}" for r in RECONCILE],
+        run_conf={"window_start": start, "window_end": end},
+    )  # fmt: skip
+    ok = True
+    for resource in RECONCILE:
+        report = reports[f"reconcile_{resource}"]
+        summary = report["summary"]
+        differs = {d["external_id"] for b in report["businesses"].values() for d in b["differs"]}
+        totals: dict[str, list[int]] = {}
+        for business in report["businesses"].values():
+            for currency, pair in business["totals"].items():
+                bucket = totals.setdefault(currency, [0, 0])
+                bucket[0] += pair["source"]
+                bucket[1] += pair["thredfi"]
+        money = "; ".join(f"{c} {s / 100:,.2f} vs {t / 100:,.2f}" for c, (s, t) in sorted(totals.items()))
+        expected = differs == (expected_drift if resource == "invoices" else set())
+        clean = expected and not any(summary[k] for k in ("missing", "extra", "duplicates", "invalid"))
+        ok &= clean
+        print(f"  {resource:<14} {summary['source']:>4} source = {summary['thredfi']:<4} Thredfi  ({money})"
+              f"  missing {summary['missing']}, extra {summary['extra']}, duplicates {summary['duplicates']},"
+              f" differs {summary['differs']}  {'OK' if clean else 'MISMATCH'}")  # fmt: skip
+        for business in report["businesses"].values():
+            for entry in business["differs"]:
+                print(f"      differs: {entry['external_id']} {json.dumps(entry['fields'])}")
+    return ok
+
+
+def report(app_db: Path, sandbox: object, first: dt.date, expected_drift: set[str]) -> None:
     with sqlite3.connect(app_db) as db:
         print("\nWritten back to the source database:")
         import thredfi_example_source
@@ -84,28 +143,14 @@ def report(app_db: Path, sandbox: object) -> None:
         for table, (column, _prefix) in thredfi_example_source.WRITE_BACK.items():
             total, linked = db.execute(f"SELECT COUNT(*), COUNT({column}) FROM {table}").fetchone()
             print(f"  {table:<13} {linked:>4} of {total:>4} rows carry their Thredfi id")
-        print("\nReconciliation (synced interval only), source vs Thredfi, per business:")
-        ok = True
-        for biz_id, name, thredfi_id in db.execute(
-            "SELECT id, name, thredfi_business_id FROM businesses ORDER BY id"
-        ):
-            lines = [
-                (label, db.execute(sql, (biz_id,)).fetchone(), _thredfi_totals(client, thredfi_id, resource))
-                for label, resource, sql in RECONCILE
-            ]
-            print(f"  {name}:")
-            for label, source, (thredfi, unique) in lines:
-                match = source == thredfi and unique
-                ok &= match
-                print(f"    {label:<14} {source[0]:>3} = {thredfi[0]:<3} ({source[1] / 100:>10,.2f} vs"
-                      f" {thredfi[1] / 100:>10,.2f})  {'OK' if match else 'MISMATCH'}")  # fmt: skip
         balanced = db.execute(
             "SELECT COUNT(DISTINCT business_id), COALESCE(SUM(debit_cents), 0), COALESCE(SUM(credit_cents), 0)"
             " FROM trial_balance WHERE as_of = (SELECT MAX(as_of) FROM trial_balance)"
         ).fetchone()
-        print(f"\nTrial balance (from the ledger Asset's downstream DAG): {balanced[0]} businesses,"
-              f" debits {balanced[1] / 100:,.2f} = credits {balanced[2] / 100:,.2f}")  # fmt: skip
-        ok &= balanced[0] > 0 and balanced[1] == balanced[2]
+    ok = reconcile(first, expected_drift)
+    print(f"\nTrial balance (from the ledger Asset's downstream DAG): {balanced[0]} businesses,"
+          f" debits {balanced[1] / 100:,.2f} = credits {balanced[2] / 100:,.2f}")  # fmt: skip
+    ok &= balanced[0] > 0 and balanced[1] == balanced[2]
     exports = sorted((DEMO / "ledger").rglob("*.jsonl"))
     rows = sum(len(p.read_text().splitlines()) for p in exports)
     print(f"\nLedger export: {len(exports)} files, {rows} journal lines under {DEMO / 'ledger'}")
@@ -115,20 +160,13 @@ def report(app_db: Path, sandbox: object) -> None:
     )
     print(
         "\nRESULT:",
-        "every source invoice, payment, bill and bill payment is in Thredfi exactly once"
+        "every source invoice, payment, bill and bill payment is in Thredfi exactly once, the edits"
+        f" applied, and the one edit Thredfi cannot apply reported ({', '.join(sorted(expected_drift))})"
         if ok
         else "MISMATCH",
     )
     if not ok:
         raise SystemExit(1)
-
-
-def _thredfi_totals(client: object, business_id: str, resource: str) -> tuple[tuple[int, int], bool]:
-    """(count, total cents) of a resource in Thredfi, and whether every external_id appears once."""
-    records = list(client.list_records(business_id, resource))  # type: ignore[attr-defined]
-    ids = [r["external_id"] for r in records]
-    total = sum(int(r.get("total_amount_cents") or r.get("amount_cents") or 0) for r in records)
-    return (len(records), total), len(ids) == len(set(ids))
 
 
 def standalone(app_db: Path, sandbox: object) -> None:
@@ -189,7 +227,9 @@ def main() -> None:
         run_dag("example_thredfi_invoice_sync", first + dt.timedelta(days=1))
         run_dag("example_thredfi_payments", first + dt.timedelta(days=1))
         run_dag("example_thredfi_bills", first + dt.timedelta(days=1))
-        report(app_db, sandbox)
+        print("A day of edits in the source, then the invoice sync for the days they touch:")
+        changes = edit_day(app_db, first)
+        report(app_db, sandbox, first, {f"inv-{i}" for i, _ in changes["paid_repriced"]})
 
 
 if __name__ == "__main__":

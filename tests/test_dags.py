@@ -16,7 +16,7 @@ DAGS = Path(__file__).resolve().parent.parent / "dags"
 DAILY_DAG_IDS = ["example_thredfi_invoice_sync", "example_thredfi_payments", "example_thredfi_bills",
                  "example_thredfi_ledger_export"]  # fmt: skip
 DAG_IDS = ["example_thredfi_onboarding", *DAILY_DAG_IDS, "example_thredfi_trial_balance",
-           "example_thredfi_end_to_end"]  # fmt: skip
+           "example_thredfi_end_to_end", "example_thredfi_reconcile"]  # fmt: skip
 
 
 def test_every_dag_file_parses_without_network_or_database(monkeypatch):
