@@ -1,7 +1,7 @@
 """Onboard the platform's businesses, their customers and vendors into Thredfi; store the Thredfi ids.
 
 Safe to run any number of times: businesses, customers and vendors are keyed by ``external_id``,
-so a rerun finds what exists and reports it as ``existing``.
+so a rerun finds what exists and reports it ``unchanged`` (or updates what changed).
 """
 
 from __future__ import annotations

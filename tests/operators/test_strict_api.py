@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from tests.conftest import make_client, onboard
@@ -33,7 +35,7 @@ def invoice_lists(monkeypatch) -> list[str]:
     real = ThredfiClient.request
 
     def spy(self, method, path, **kwargs):
-        if method == "GET" and path.rstrip("/").endswith("/invoices"):
+        if method == "GET" and urlsplit(path).path.rstrip("/").endswith("/invoices"):
             seen.append(path)
         return real(self, method, path, **kwargs)
 

@@ -238,3 +238,28 @@ def test_a_field_the_update_ignores_is_a_conflict_not_an_update_every_run(box):
         assert first["updated"] == 0
     else:
         assert (first["updated"], again["unchanged"], again["conflicts"]) == (1, 1, [])
+
+
+def test_a_vendor_unarchived_in_the_source_is_unarchived_and_a_customer_is_a_conflict(box):
+    sandbox, business_id = box
+    for kind, party in (("customers", "cust-1"), ("vendors", "vend-1")):
+        [held] = [p for p in sandbox.records(kind, business_id) if p["external_id"] == party]
+        sandbox.state.store.put(kind, {**held, "is_archived": True, "status": "archived"})
+    vendor, _ = run(ThredfiSyncVendorsOperator(task_id="v", business_id=business_id,
+                                               records=[{"external_id": "vend-1", "company_name": "Vendor 1"}]))  # fmt: skip
+    assert vendor["updated"] == 1
+    customer, _ = run(ThredfiSyncCustomersOperator(
+        task_id="c", business_id=business_id, on_conflict="warn",
+        records=[{"external_id": "cust-1", "company_name": "Customer 1"}]))  # fmt: skip
+    assert [c["field"] for c in customer["conflicts"]] == ["archived"]
+
+
+def test_a_payment_date_change_of_a_completed_payment_is_a_conflict_not_a_failure(box):
+    _, business_id = box
+    sync_invoices(business_id, [invoice(1, cents=1_000)])
+    record = {"external_id": "pay-1", "amount_cents": 600, "payment_date": "2024-03-10",
+              "allocations": [{"invoice_external_id": "inv-1", "amount_cents": 600}]}  # fmt: skip
+    run(ThredfiSyncPaymentsOperator(task_id="p", business_id=business_id, records=[record]))
+    moved, _ = run(ThredfiSyncPaymentsOperator(task_id="p", business_id=business_id, on_conflict="warn",
+                                               records=[record | {"payment_date": "2024-03-11"}]))  # fmt: skip
+    assert (moved["failed"], [c["field"] for c in moved["conflicts"]]) == ([], ["payment_date"])

@@ -545,6 +545,11 @@ class ThredfiClient:
         path = f"businesses/{segment(business_id, 'business_id')}/customers/{customer}/archive/"
         return dict(self.request_json("POST", path, business_id=business_id, json={}))
 
+    def unarchive_vendor(self, business_id: str, vendor_id: str) -> dict[str, Any]:
+        vendor = segment(vendor_id, "id")
+        path = f"businesses/{segment(business_id, 'business_id')}/vendors/{vendor}/unarchive/"
+        return dict(self.request_json("POST", path, business_id=business_id, json={}))
+
     def record_payment(
         self, business_id: str, payload: Mapping[str, Any], idempotency_key: str
     ) -> CreateResult:

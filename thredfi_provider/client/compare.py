@@ -152,6 +152,9 @@ FIELDS: dict[str, dict[str, Reader]] = {
         "payment_date": _field("payment_date", norm=_date),
         "payment_method": _field("payment_method", norm=_fold),
         "payment_reference": _field("payment_reference"),
+        "note": _field("note"),
+        "processing_fee_cents": _field("processing_fee_cents", norm=lambda v: v),
+        "currency": _field("currency", norm=_fold),
         "allocations": lambda r: _allocations(r, "invoice"),
     },
     "bills/payments": {
@@ -159,6 +162,11 @@ FIELDS: dict[str, dict[str, Reader]] = {
         "amount_cents": _field("amount_cents", "total_amount_cents", norm=lambda v: v),
         "payment_date": _field("payment_date", norm=_date),
         "payment_method": _field("payment_method", norm=_fold),
+        "payment_reference": _field("payment_reference"),
+        "check_number": _field("check_number"),
+        "description": _field("description"),
+        "processing_fee_cents": _field("processing_fee_cents", norm=lambda v: v),
+        "currency": _field("currency", norm=_fold),
         "allocations": lambda r: _allocations(r, "bill"),
     },
 }

@@ -71,6 +71,8 @@ class ThredfiSyncBillPaymentsOperator(PaymentSync["BillPayment"]):
 class ThredfiRecordBillPaymentsOperator(ThredfiSyncBillPaymentsOperator):
     """Deprecated: use :class:`ThredfiSyncBillPaymentsOperator`."""
 
+    legacy_summary_xcom: ClassVar[bool] = True
+
     def __init__(self, **kwargs: Any) -> None:
         warn_renamed("ThredfiRecordBillPaymentsOperator", "ThredfiSyncBillPaymentsOperator")
         super().__init__(**kwargs)

@@ -63,6 +63,8 @@ class ThredfiSyncBusinessesOperator(ThredfiSyncOperator["Business"]):
 class ThredfiOnboardBusinessOperator(ThredfiSyncBusinessesOperator):
     """Deprecated: use :class:`ThredfiSyncBusinessesOperator`. Returns ``{external_id: business_id}``."""
 
+    legacy_summary_xcom: ClassVar[bool] = True
+
     def __init__(
         self, *, business: Mapping[str, Any] | None = None, records: RecordsSource = None, **kwargs: Any
     ) -> None:

@@ -51,7 +51,7 @@ def put_unless_settled(
     after = client.update(lookups.business_id, resource, str(held["id"]), payload, method="PUT")
     ignored = {k: v for k, v in differences(resource, payload, after).items() if not is_unknown(v[0])}
     if ignored:
-        return conflict(after, ignored, f"Thredfi's update of a {what} does not change this field")
+        return conflict(after, ignored, f"Thredfi's update of this {what} does not change this field")
     return updated(held, diff)
 
 

@@ -1,8 +1,9 @@
 """Sync customers and vendors by ``external_id``.
 
 Thredfi publishes no update endpoint for either (CONTRACT.md §5.1): a changed name or email is
-reported as a conflict, never dropped silently. A customer archived in the source is archived
-in Thredfi; vendors have no published archive call, so that is a conflict too.
+reported as a conflict, never dropped silently. Archiving follows what is published: customers
+can be archived (not unarchived), vendors unarchived (not archived); the other direction is a
+conflict.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ class ThredfiSyncCustomersOperator(ThredfiSyncOperator["Customer"]):
     def settle(
         self, client: ThredfiClient, lookups: BusinessLookups, record: Customer, held: Record | None
     ) -> Outcome | None:
+        if held is not None and not record.archived and is_archived(held):
+            return Outcome(
+                "conflict", str(held["id"]), field="archived", held=True, sent=False,
+                reason="Thredfi publishes no unarchive endpoint for customers (only archive)",
+            )  # fmt: skip
         if not record.archived:
             return None
         if held is None:
@@ -61,6 +67,9 @@ class ThredfiSyncVendorsOperator(ThredfiSyncOperator["Vendor"]):
     def settle(
         self, client: ThredfiClient, lookups: BusinessLookups, record: Vendor, held: Record | None
     ) -> Outcome | None:
+        if held is not None and not record.archived and is_archived(held):
+            client.unarchive_vendor(lookups.business_id, str(held["id"]))
+            return Outcome("updated", str(held["id"]), changed=("archived",))
         if not record.archived:
             return None
         if held is None or is_archived(held):
@@ -74,6 +83,8 @@ class ThredfiSyncVendorsOperator(ThredfiSyncOperator["Vendor"]):
 class ThredfiUpsertCustomersOperator(ThredfiSyncCustomersOperator):
     """Deprecated: use :class:`ThredfiSyncCustomersOperator`. Returns ``{external_id: customer_id}``."""
 
+    legacy_summary_xcom: ClassVar[bool] = True
+
     def __init__(self, **kwargs: Any) -> None:
         warn_renamed("ThredfiUpsertCustomersOperator", "ThredfiSyncCustomersOperator")
         super().__init__(**kwargs)
@@ -84,6 +95,8 @@ class ThredfiUpsertCustomersOperator(ThredfiSyncCustomersOperator):
 
 class ThredfiUpsertVendorsOperator(ThredfiSyncVendorsOperator):
     """Deprecated: use :class:`ThredfiSyncVendorsOperator`. Returns ``{external_id: vendor_id}``."""
+
+    legacy_summary_xcom: ClassVar[bool] = True
 
     def __init__(self, **kwargs: Any) -> None:
         warn_renamed("ThredfiUpsertVendorsOperator", "ThredfiSyncVendorsOperator")

@@ -27,9 +27,11 @@ class PaymentSync(ThredfiSyncOperator[P]):
 
     amount_field: ClassVar[str] = "total_amount_cents"
     target: ClassVar[str] = "invoices"
+    # What went into the ledger: Thredfi refuses to change these on a completed payment.
     settled_fields: ClassVar[frozenset[str]] = frozenset(
-        {"total_amount_cents", "amount_cents", "allocations", "customer_id", "vendor_id"}
-    )
+        {"total_amount_cents", "amount_cents", "allocations", "customer_id", "vendor_id", "payment_date",
+         "processing_fee_cents", "currency"}
+    )  # fmt: skip
 
     def create(
         self, client: ThredfiClient, lookups: BusinessLookups, record: P, payload: dict[str, Any]
@@ -106,6 +108,8 @@ class ThredfiSyncPaymentsOperator(PaymentSync["Payment"]):
 
 class ThredfiRecordPaymentsOperator(ThredfiSyncPaymentsOperator):
     """Deprecated: use :class:`ThredfiSyncPaymentsOperator`."""
+
+    legacy_summary_xcom: ClassVar[bool] = True
 
     def __init__(self, **kwargs: Any) -> None:
         warn_renamed("ThredfiRecordPaymentsOperator", "ThredfiSyncPaymentsOperator")

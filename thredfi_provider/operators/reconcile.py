@@ -133,14 +133,21 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         }
         summary = {
             key: sum(len(b[key]) for b in businesses.values())
-            for key in ("missing", "extra", "differs", "duplicates")
+            for key in ("missing", "extra", "differs", "duplicates", "unresolved")
         }
         summary["invalid"] = len(invalid)
         summary["source"] = sum(b["counts"]["source"] for b in businesses.values())
         summary["thredfi"] = sum(b["counts"]["thredfi"] for b in businesses.values())
         return {
             "clean": not any(
-                (summary["missing"], summary["extra"], summary["differs"], summary["duplicates"], invalid)
+                (
+                    summary["missing"],
+                    summary["extra"],
+                    summary["differs"],
+                    summary["duplicates"],
+                    summary["unresolved"],
+                    invalid,
+                )
             ),
             "resource": self.resource,
             "window": {"start": self.window_start, "end": self.window_end},

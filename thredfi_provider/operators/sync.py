@@ -55,7 +55,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         way each conflict is in the summary with its field and reason.
 
     Returns the summary ``{"total", "created", "updated", "unchanged", "voided", "conflicts",
-    "failed", "ids"}`` (see :doc:`/idempotency`).
+    "failed", "ids"}`` (see :doc:`/operators/index`).
     """
 
     template_fields: Sequence[str] = ("thredfi_conn_id", "records", "business_id", "on_conflict")
@@ -63,6 +63,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
     what: ClassVar[str] = "records"
     resource: ClassVar[str] = ""
     needs_business: ClassVar[bool] = True
+    legacy_summary_xcom: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -135,7 +136,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
                 except ThredfiError as exc:
                     summary.fail(label, exc, business_id or None)
         run_jobs(jobs, summary, self.max_workers)
-        if type(self).result is not ThredfiSyncOperator.result:  # a deprecated alias returns ids only
+        if self.legacy_summary_xcom:  # what the old names pushed; the new names return it, once
             context["ti"].xcom_push(key="summary", value=summary.to_xcom())
         enforce_policy(
             summary,
@@ -183,6 +184,11 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
                 if result.created:
                     return Outcome("created", str(result.record.get("id")))
                 held = result.record
+            # Found by the create itself (a list that hides archived parties, or a race):
+            # its state may still ask for something.
+            settled = self.settle(client, lookups, record, held)
+            if settled is not None:
+                return settled
         return self.reconcile(client, lookups, record, payload, held)
 
     def reconcile(
