@@ -47,5 +47,57 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"^(?!thredfi_provider\.).*"),
     (r"py:.*", r"^thredfi_provider\..*\._\w+$"),  # private bases shown by show-inheritance
-    (r"py:.*", r"^thredfi_provider\.client\.models\.M$"),  # a TypeVar
+    (r"py:.*", r"^thredfi_provider\.client\.models\.M$"),  # TypeVars shown in Generic[...] bases
+    (r"py:.*", r"^thredfi_provider\.operators\.sync\.M$"),
+    (r"py:.*", r"^thredfi_provider\.operators\.payments\.P$"),
 ]
+
+
+# A type name in a signature is looked up by its bare name, and two classes share one (``Outcome``
+# in operators/batch.py and in hooks/status.py): resolve it as Python does, through the imports of
+# the module the signature belongs to (TYPE_CHECKING imports included), before Sphinx guesses.
+def _imported_names(modname: str) -> dict[str, str]:
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(modname)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return {}
+    tree = ast.parse(Path(spec.origin).read_text())
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.ClassDef | ast.FunctionDef):
+            names.setdefault(node.name, f"{modname}.{node.name}")
+    return names
+
+
+def setup(app):
+    from functools import cache
+
+    from sphinx import addnodes
+    from sphinx.transforms.post_transforms import SphinxPostTransform
+
+    imported = cache(_imported_names)
+
+    class QualifyAmbiguousTypeNames(SphinxPostTransform):
+        default_priority = 5  # before ReferencesResolver (10)
+
+        def run(self, **kwargs):
+            objects = self.env.get_domain("py").objects
+            for node in self.document.findall(addnodes.pending_xref):
+                target, modname = node.get("reftarget", ""), node.get("py:module")
+                if node.get("refdomain") != "py" or "." in target or not modname:
+                    continue
+                if not modname.startswith("thredfi_provider.") or f"{modname}.{target}" in objects:
+                    continue
+                if sum(name.endswith(f".{target}") for name in objects) < 2:
+                    continue
+                qualified = imported(modname).get(target)
+                if qualified in objects:
+                    node["reftarget"] = qualified
+
+    app.add_post_transform(QualifyAmbiguousTypeNames)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
