@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -112,4 +113,6 @@ def test_tls_verification_is_on_by_default():
 
     settings = ClientSettings("https://backend.thredfi.com", "partner", "key")
     assert settings.verify is True
-    assert ThredfiClient(settings)._session.verify is True
+    verify = ThredfiClient(settings)._session.verify
+    # True, or the CA bundle the environment names (REQUESTS_CA_BUNDLE), exactly as requests would
+    assert verify is True or (isinstance(verify, str) and os.path.exists(verify)), verify
