@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench_pagination_memory",
     "bench_import_cost",
     "bench_triggers",
+    "bench_update",
 ]
 BUDGET_SECONDS = 300
 
