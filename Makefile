@@ -48,3 +48,14 @@ bench: $(STAMP)
 # The same setup, opened in `airflow standalone` (UI on http://localhost:8080).
 demo-ui: $(STAMP)
 	$(BIN)/python scripts/demo.py --standalone
+
+# A real distributed Airflow (CeleryExecutor on PostgreSQL and Redis, two Celery workers) syncing
+# 200 businesses x 100 invoices through a worker kill and a sandbox outage, then an exact check
+# (docs/scale.md). DISTRIBUTED_ARGS passes flags, e.g. DISTRIBUTED_ARGS="--small --keep".
+.PHONY: demo-distributed test-distributed
+demo-distributed: $(STAMP)
+	$(BIN)/python scripts/distributed.py $(DISTRIBUTED_ARGS)
+
+# The same deployment at --small scale, as a test (minutes; excluded from `make test`).
+test-distributed: $(STAMP)
+	$(BIN)/pytest -q -m distributed $(PYTEST_ARGS)
