@@ -63,7 +63,7 @@ class BusinessLookups:
     # ------------------------------------------------------------------ memo (results and failures)
 
     def _once(self, key: Any, fetch: Callable[[], T]) -> T:
-        """Fetch once per task; a failure is remembered and raised again without a request."""
+        """Fetch once per task; a permanent failure is remembered and raised again without a request."""
         with self._lock:
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:
@@ -71,6 +71,8 @@ class BusinessLookups:
                 try:
                     self._memo[key] = (True, fetch())
                 except ThredfiError as exc:
+                    if exc.retryable:
+                        raise  # an outage may pass: the next record asks again
                     self._memo[key] = (False, exc)
             ok, value = self._memo[key]
         if not ok:
