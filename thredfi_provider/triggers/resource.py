@@ -9,7 +9,11 @@ Triggerer etiquette, because this loop is shared with every other provider's tri
   *is* the retry, and no executor thread is held through a long outage;
 - first polls are spread over the interval, so a thousand sensors deferred together do not
   poll together;
-- polls log at DEBUG; INFO is for state changes and a periodic heartbeat.
+- polls log at DEBUG; INFO is for state changes and a periodic heartbeat;
+- polls run on a small thread pool of their own, not the loop's default executor, which every
+  other trigger's ``asyncio.to_thread`` (and Airflow's own ``sync_to_async``) shares: 2,000
+  polls queued there would make them all wait behind Thredfi (``benchmarks/bench_triggers.py``
+  measures that wait).
 
 Only JSON-safe kwargs are serialised (the connection id and the query), never a token.
 """
@@ -17,10 +21,13 @@ Only JSON-safe kwargs are serialised (the connection id and the query), never a 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
+import threading
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -28,7 +35,24 @@ if TYPE_CHECKING:
     from thredfi_provider.hooks.status import Outcome, ResourceQuery
     from thredfi_provider.hooks.thredfi import ThredfiHook
 
+T = TypeVar("T")
 HEARTBEAT_SECONDS = 600.0
+# Threads for Thredfi polls in one triggerer process. A poll is mostly a network round trip (8
+# threads at 100 ms serve 80 polls/s: 2,000 triggers polling every 25 s) and is bounded by
+# poll_budget(), so even an outage holds these threads, never the loop's default executor.
+POLL_THREADS = 8
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()  # guards creating the pool only; never held across an await
+
+
+def _poll_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=POLL_THREADS, thread_name_prefix="thredfi-poll")
+    return _pool
 
 
 def poll_budget(poll_interval: float) -> float:
@@ -109,7 +133,7 @@ class ThredfiResourceTrigger(BaseTrigger):
         while True:
             polls += 1
             try:
-                outcome = await asyncio.to_thread(_look, hook, query, poll_budget(self.poll_interval))
+                outcome = await _in_pool(_look, hook, query, poll_budget(self.poll_interval))
             except ThredfiError as exc:
                 yield _event({"status": "failure", "message": str(exc)})
                 return
@@ -132,6 +156,12 @@ class ThredfiResourceTrigger(BaseTrigger):
         if self.timeout_at is None:
             return self.poll_interval
         return max(0.0, min(self.poll_interval, self.timeout_at - time.time()))
+
+
+async def _in_pool(fn: Callable[..., T], *args: Any) -> T:
+    """``asyncio.to_thread`` on the Thredfi poll pool: the caller's context variables go along."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_poll_pool(), context.run, fn, *args)
 
 
 def _look(hook: ThredfiHook, query: ResourceQuery, budget: float) -> Outcome:
