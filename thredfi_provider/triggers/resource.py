@@ -37,10 +37,12 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 HEARTBEAT_SECONDS = 600.0
-# Threads for Thredfi polls in one triggerer process. A poll is mostly a network round trip (8
-# threads at 100 ms serve 80 polls/s: 2,000 triggers polling every 25 s) and is bounded by
-# poll_budget(), so even an outage holds these threads, never the loop's default executor.
-POLL_THREADS = 8
+# Threads for Thredfi polls in one triggerer process; an outage holds these (each poll is bounded
+# by poll_budget()), never the loop's default executor. Few, because every runnable thread competes
+# with the event loop for the GIL: with 2,000 triggers polling a loopback sandbox every second,
+# p99 loop stall was 11-14 ms with 2 threads, 18-24 ms with 4 and 22-32 ms with 8; at a 50 ms
+# round trip, the time for all 2,000 to see their invoices paid was 83 s, 51 s and 49 s.
+POLL_THREADS = 4
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()  # guards creating the pool only; never held across an await
