@@ -25,12 +25,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from thredfi_provider.compat import AirflowException, AirflowFailException
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
-
     from thredfi_provider.client import ThredfiError
+    from thredfi_provider.compat import Context
 
 log = logging.getLogger(__name__)
 

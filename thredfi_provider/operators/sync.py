@@ -30,11 +30,10 @@ from thredfi_provider.operators.batch import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
-
     from thredfi_provider.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.models import RecordModel
+    from thredfi_provider.compat import Context
     from thredfi_provider.operators.lookups import BusinessLookups, Record
 
 M = TypeVar("M", bound="RecordModel")
