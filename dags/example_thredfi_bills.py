@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 from thredfi_example_source import (
     BILLS_URI,
     DEFAULT_ARGS,
@@ -20,6 +19,7 @@ from thredfi_example_source import (
     store_ids,
 )
 
+from thredfi_provider.compat import Asset, CronDataIntervalTimetable, dag, task
 from thredfi_provider.operators.bills import ThredfiSyncBillPaymentsOperator, ThredfiSyncBillsOperator
 
 BILLS = Asset(BILLS_URI)

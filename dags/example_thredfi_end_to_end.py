@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import Asset, CronDataIntervalTimetable, XComArg, dag, task
 from thredfi_example_source import (
     BILLS_URI,
     DEFAULT_ARGS,
@@ -30,6 +29,7 @@ from thredfi_example_source import (
     store_ids,
 )
 
+from thredfi_provider.compat import Asset, CronDataIntervalTimetable, XComArg, dag, task
 from thredfi_provider.operators.bills import ThredfiSyncBillPaymentsOperator, ThredfiSyncBillsOperator
 from thredfi_provider.operators.businesses import ThredfiSyncBusinessesOperator
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 from thredfi_example_source import DEFAULT_ARGS, INVOICES_URI, interval_bounds, invoice_records, store_ids
 
+from thredfi_provider.compat import Asset, CronDataIntervalTimetable, dag, task
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 
 INVOICES = Asset(INVOICES_URI)

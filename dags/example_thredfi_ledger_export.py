@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 from thredfi_example_source import DEFAULT_ARGS, LEDGER_URI, export_targets
 
+from thredfi_provider.compat import Asset, CronDataIntervalTimetable, dag, task
 from thredfi_provider.operators.ledger import ThredfiExportLedgerOperator
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import CronDataIntervalTimetable, dag, task
 from thredfi_example_source import DEFAULT_ARGS, interval_bounds, payment_records, settled_invoices, store_ids
 
+from thredfi_provider.compat import CronDataIntervalTimetable, dag, task
 from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
 from thredfi_provider.sensors.resource import ThredfiResourceSensor
 

@@ -11,7 +11,6 @@ import datetime as dt
 import os
 from typing import Any
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from thredfi_example_source import (
     DEFAULT_ARGS,
     bill_payment_records,
@@ -21,6 +20,7 @@ from thredfi_example_source import (
     payment_records,
 )
 
+from thredfi_provider.compat import CronDataIntervalTimetable, Param, dag, task
 from thredfi_provider.operators.reconcile import ThredfiReconcileOperator
 
 QUERIES = {

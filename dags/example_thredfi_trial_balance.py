@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import Asset, dag, task
 from thredfi_example_source import DEFAULT_ARGS, LEDGER_URI, onboarded_businesses, store_trial_balance
 
+from thredfi_provider.compat import Asset, dag, task
 from thredfi_provider.operators.generic import ThredfiOperator
 
 
