@@ -9,8 +9,7 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-
+from thredfi_provider.compat import BaseHook
 from thredfi_provider.hooks.connection import settings_from_connection
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ _SETTINGS: dict[str, tuple[float, asyncio.Future[ClientSettings]]] = {}
 
 def mask(secret: str) -> None:
     """Register a secret with Airflow's masker (task logs, supervisor logs, rendered fields)."""
-    from airflow.sdk.log import mask_secret
+    from thredfi_provider.compat import mask_secret
 
     mask_secret(secret)
 
@@ -156,6 +155,46 @@ class ThredfiHook(BaseHook):
         return True, f"Connected to {settings.base_url} ({visible} businesses visible)"
 
     @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The connection form's extra fields for Airflow before 3.2, built from ``CONN_FIELDS``.
+
+        Airflow 3.2 and later read the declarative ``conn-fields`` in the provider info and never
+        call this; older lines only know this form. One definition feeds both, so the two forms
+        cannot drift. Field values are stored in the extra under their plain names, as the
+        declarative form stores them.
+        """
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import BooleanField, IntegerField, StringField
+        from wtforms.validators import NumberRange, Optional
+
+        from thredfi_provider.get_provider_info import CONN_FIELDS
+
+        widgets: dict[str, Any] = {}
+        for name, field in CONN_FIELDS.items():
+            schema = field["schema"]
+            kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            label = lazy_gettext(field["label"])
+            if "boolean" in kinds:
+                widgets[name] = BooleanField(
+                    label, description=field["description"], default=schema["default"]
+                )
+                continue
+            bounds = NumberRange(
+                min=schema.get("minimum", schema.get("exclusiveMinimum")), max=schema.get("maximum")
+            )
+            # Numbers that may be fractional are typed as text: wtforms has no float field Airflow allows.
+            field_class = IntegerField if "integer" in kinds else StringField
+            widgets[name] = field_class(
+                label,
+                description=field["description"],
+                validators=[Optional(), bounds] if field_class is IntegerField else [Optional()],
+                widget=BS3TextFieldWidget(),
+                default=schema["default"],
+            )
+        return widgets
+
+    @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         from thredfi_provider.get_provider_info import UI_FIELD_BEHAVIOUR
 
@@ -188,10 +227,14 @@ async def _cached_settings(conn_id: str) -> ClientSettings:
                 if not future.cancelled():
                     raise  # we were cancelled, not the lookup
                 # the trigger doing the lookup was cancelled: look it up ourselves
+    # Airflow 3.3.2's own async lookup where it is safe; a worker thread on older lines, whose
+    # aget_connection is missing (before 3.1) or masks synchronously and can deadlock the loop.
+    from thredfi_provider.compat import get_async_connection
+
     future = loop.create_future()
     _SETTINGS[conn_id] = (time.monotonic(), future)
     try:
-        connection = await ThredfiHook.aget_connection(conn_id)
+        connection = await get_async_connection(conn_id, hook=ThredfiHook)
         settings = settings_from_connection(connection)
     except BaseException as exc:
         if _SETTINGS.get(conn_id, (0.0, None))[1] is future:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from thredfi_provider.compat import BaseOperator
 
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
@@ -41,9 +41,8 @@ class ThredfiBaseOperator(BaseOperator):
 @contextmanager
 def task_state_from_errors() -> Generator[None]:
     """Permanent Thredfi errors fail the task without retries; transient ones keep Airflow's retries."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     from thredfi_provider.client.errors import ThredfiError
+    from thredfi_provider.compat import AirflowFailException
 
     try:
         yield

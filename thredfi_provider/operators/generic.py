@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from thredfi_provider.operators.base import ThredfiBaseOperator, task_state_from_errors
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from thredfi_provider.compat import Context
 
 
 class ThredfiOperator(ThredfiBaseOperator):

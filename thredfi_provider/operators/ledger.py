@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 from thredfi_provider.operators.base import ThredfiBaseOperator, task_state_from_errors
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
-
     from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.compat import Context
 
 ENTRY_FIELDS = ("id", "sequence_number", "entry_date", "reference", "description", "currency", "status",
                 "source_type", "source_reference")  # fmt: skip
@@ -75,7 +74,7 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
         self.conn_id = conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow.sdk import ObjectStoragePath
+        from thredfi_provider.compat import ObjectStoragePath
 
         start, end = interval_dates(context)
         date_from = self.date_from or start.isoformat()

@@ -18,9 +18,8 @@ from thredfi_provider.operators.base import ThredfiBaseOperator, task_state_from
 from thredfi_provider.operators.batch import RecordsSource, load_records
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
-
     from thredfi_provider.client.models import RecordModel
+    from thredfi_provider.compat import Context
     from thredfi_provider.operators.lookups import BusinessLookups, Record
     from thredfi_provider.operators.sync import ThredfiSyncOperator
 
@@ -98,7 +97,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         return cls
 
     def execute(self, context: Context) -> Any:
-        from airflow.sdk.exceptions import AirflowFailException
+        from thredfi_provider.compat import AirflowFailException
 
         with task_state_from_errors():
             report = self.reconcile(context)
@@ -213,7 +212,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         )
 
     def _write(self, report: dict[str, Any]) -> None:
-        from airflow.sdk import ObjectStoragePath
+        from thredfi_provider.compat import ObjectStoragePath
 
         path = ObjectStoragePath(str(self.report_path))
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,11 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from thredfi_provider.compat import BaseSensorOperator, PokeReturnValue, conf
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
-
+    from thredfi_provider.compat import Context
     from thredfi_provider.hooks.status import Condition, ResourceQuery
 
 
@@ -92,9 +91,8 @@ class ThredfiResourceSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        from airflow.sdk.exceptions import AirflowFailException
-
         from thredfi_provider.client.errors import ThredfiError
+        from thredfi_provider.compat import AirflowFailException
         from thredfi_provider.hooks.status import normalise_condition
         from thredfi_provider.hooks.thredfi import ThredfiHook
 
@@ -130,7 +128,7 @@ class ThredfiResourceSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Turn the trigger's event into the task's outcome; an unexpected event fails clearly."""
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+        from thredfi_provider.compat import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
         status = event.get("status") if isinstance(event, dict) else None
         if status == "success":

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from thredfi_provider.compat import BaseTrigger, TriggerEvent
 
 if TYPE_CHECKING:
     from thredfi_provider.hooks.status import Outcome, ResourceQuery
