@@ -12,6 +12,7 @@ from pathlib import Path
 
 import airflow
 import jsonschema
+import pytest
 
 from thredfi_provider.get_provider_info import get_provider_info
 
@@ -22,6 +23,7 @@ def _schema(name: str) -> dict:
     return json.loads((AIRFLOW_DIR / name).read_text())
 
 
+@pytest.mark.compat
 def test_provider_info_matches_airflow_schema():
     jsonschema.validate(get_provider_info(), _schema("provider_info.schema.json"))
 
@@ -56,6 +58,7 @@ def test_entry_point_is_registered():
     assert "thredfi_provider.get_provider_info:get_provider_info" in names
 
 
+@pytest.mark.compat
 def test_airflow_providers_list_shows_the_package(tmp_path):
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
     airflow_bin = Path(sys.executable).with_name("airflow")
