@@ -1,5 +1,8 @@
 """Import cost: what importing each operator module adds on top of ``import airflow.sdk``.
 
+On Airflow 2.11, which has no ``airflow.sdk``, the base is ``airflow.models.dag`` (what
+``from airflow import DAG`` loads); ``make test-compat`` runs this in each line's venv.
+
 A DAG file pays its imports on every parse, and the DAG processor parses every file every few
 minutes, so the provider's modules must be cheap once ``airflow.sdk`` (which any DAG imports)
 is loaded. Each module is timed in a fresh process that holds exactly ``airflow.sdk``: one
@@ -40,7 +43,10 @@ TARGET_MS = 50.0
 PROBE = """
 import json, os, sys, time
 t0 = time.perf_counter()
-import airflow.sdk
+try:
+    import airflow.sdk  # Airflow 3: what every DAG file imports
+except ImportError:
+    import airflow.models.dag  # Airflow 2.11: what `from airflow import DAG` loads
 sdk_ms = (time.perf_counter() - t0) * 1000
 results = {}
 for module in sys.argv[1:]:
