@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit test-slow demo demo-ui bench docs clean
+.PHONY: install test lint typecheck unit test-slow test-compat demo demo-ui bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,12 +31,18 @@ test-slow: $(STAMP)
 
 test: lint typecheck unit
 
+# The core suite on every supported Airflow line (2.11, 3.0 to 3.3), one uv-built venv each under
+# .compat/ (reused while unchanged); prints a version x check table. COMPAT_LINES picks lines.
+COMPAT_LINES ?= 2.11,3.0,3.1,3.2,3.3
+test-compat: $(STAMP)
+	$(BIN)/python scripts/compat.py --lines $(COMPAT_LINES) $(COMPAT_ARGS)
+
 docs: $(STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -n -b html docs docs/_build/html
 	@echo "open docs/_build/html/index.html"
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache docs/_build .demo
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache docs/_build .demo .compat
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
