@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/v1/platform"
 # Thredfi ids are UUIDs (CONTRACT.md §3); anything outside this alphabet could rewrite the URL.
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+# What a relative path may not hold: a query, a fragment, a backslash, a space or a control character.
+_UNSAFE_PATH_CHAR = re.compile(r"[?#\\\x00-\x20]")
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 USER_AGENT = f"airflow-provider-thredfi/{__version__} python-requests/{requests.__version__}"
 
 
@@ -161,7 +164,7 @@ class ThredfiClient:
             url = path_or_url
             path = urlsplit(url).path
         else:
-            if any(ch in path_or_url for ch in "?#\\") or any(ord(ch) < 33 for ch in path_or_url):
+            if _UNSAFE_PATH_CHAR.search(path_or_url):
                 raise ThredfiValidationError(
                     f"path {path_or_url[:80]!r} may not contain '?', '#', '\\' or spaces; pass query "
                     "parameters as params"
@@ -174,7 +177,7 @@ class ThredfiClient:
             if not path.endswith("/"):
                 path += "/"
             url = self.settings.base_url + path
-        if any(segment in {".", ".."} for segment in path.split("/")):
+        if _DOT_SEGMENT.search(path):
             raise ThredfiValidationError(f"path {path[:80]!r} may not contain '.' or '..' segments")
         return url
 
@@ -241,7 +244,7 @@ class ThredfiClient:
             left = deadline.remaining()
             timeout = self.settings.timeout if left is None else max(0.001, min(self.settings.timeout, left))
             try:
-                return self._session.request(method, url, timeout=timeout, **kwargs)
+                return self._exchange(method, url, timeout, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 left = deadline.remaining()
                 reason = (
@@ -250,6 +253,36 @@ class ThredfiClient:
                     else f"{type(exc).__name__} talking to Thredfi"
                 )
                 raise ThredfiConnectionError(reason, method=method, path=urlsplit(url).path) from None
+
+    def _exchange(
+        self, method: str, url: str, timeout: float, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """What ``Session.request`` sends, without its per-request re-merging of the session.
+
+        ``Session.request`` merges the session's headers, cookies, hooks, params, auth and
+        proxies into every request through ``requests``' generic ``merge_setting`` (a runtime
+        ``Protocol`` check per mapping) and rescans the environment when ``trust_env`` is on;
+        for the client's own session, whose environment was settled when it was built, that is
+        about a tenth of a request's CPU, for the same answer every time. The request prepared
+        here is the one ``Session.request`` would prepare: the session's headers under the
+        call's (``None`` values dropped), its cookie jar and its hooks; ``Session.send`` adds
+        its proxies, ``verify`` and redirects. A session that still reads the environment, or
+        carries its own auth or params, goes through ``Session.request`` unchanged.
+        """
+        session = self._session
+        if session.trust_env or session.auth is not None or session.params:
+            return session.request(method, url, timeout=timeout, headers=headers, **kwargs)
+        merged = {**session.headers, **(headers or {})}
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=method,
+            url=url,
+            headers={name: value for name, value in merged.items() if value is not None},
+            cookies=session.cookies,
+            hooks=session.hooks,
+            **kwargs,
+        )
+        return session.send(prepared, timeout=timeout, allow_redirects=True)
 
     def _retry_policy(self) -> Retrying:
         """Built once per client; tenacity keeps each call's state per thread, so threads share it.
@@ -342,7 +375,19 @@ class ThredfiClient:
 
         with deadline.deadline(budget):
             try:
-                response: requests.Response = self._retrying(attempt)
+                try:
+                    # Most calls succeed first time: try once before paying for tenacity's
+                    # bookkeeping, and hand a transient failure to the policy as its attempt 1.
+                    response: requests.Response = attempt()
+                except ThredfiTransientError as first:
+                    replay = [first]
+
+                    def again() -> requests.Response:
+                        if replay:
+                            raise replay.pop()
+                        return attempt()
+
+                    response = self._retrying(again)
             except ThredfiTransientError as exc:
                 retry_after = getattr(exc, "retry_after", None)
                 left = max(0.0, deadline.remaining() or 0.0)
