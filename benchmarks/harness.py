@@ -116,6 +116,8 @@ def run_operator(operator: Any) -> Any:
     import datetime as dt
 
     class TaskInstance:
+        dag_id, run_id, task_id, map_index, try_number = "bench", "bench", operator.task_id, -1, 1
+
         def xcom_push(self, key: str, value: Any) -> None:
             return None
 
