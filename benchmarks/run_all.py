@@ -19,8 +19,25 @@ BENCHMARKS = [
     "bench_import_cost",
     "bench_triggers",
     "bench_update",
+    "bench_client_cpu",
 ]
 BUDGET_SECONDS = 300
+
+
+def targets(figures: list[str]) -> list[str]:
+    """Issue 16's two targets, each as met or NOT MET, from the benchmarks' KEY FIGURES lines."""
+    lines = []
+    for line in figures:
+        name, _, rest = line.removeprefix("KEY FIGURES ").partition(": ")
+        values = dict(item.split("=", 1) for item in rest.split(", ") if "=" in item)
+        verdict = "met" if values.get("target_met") == "True" else "NOT MET"
+        if name == "client_cpu":
+            lines.append(f"TARGET client CPU per request <= 0.75x the raw floor: {verdict} "
+                         f"({values['client_vs_raw']}x)")  # fmt: skip
+        elif name == "triggers" and values.get("triggers") == "2000":
+            lines.append(f"TARGET 2,000 triggers, worst loop stall < 100 ms and p99 < 20 ms: {verdict} "
+                         f"(worst {values['worst_stall_ms']} ms, p99 {values['p99_stall_ms']} ms)")  # fmt: skip
+    return lines
 
 
 def main() -> None:
@@ -43,6 +60,8 @@ def main() -> None:
     total = time.perf_counter() - started
     print("\n== key figures")
     print("\n".join(figures))
+    print("\n== targets")
+    print("\n".join(targets(figures)))
     print(f"KEY FIGURES bench: total_seconds={total:.0f}, budget_seconds={BUDGET_SECONDS}, "
           f"within_budget={total <= BUDGET_SECONDS}")  # fmt: skip
 
