@@ -17,6 +17,8 @@ import os
 import sqlite3
 from typing import Any
 
+from thredfi_provider.compat import exponential_backoff
+
 APP_CONN_ID = "thredfi_example_app"
 
 # What the example DAGs publish, so downstream DAGs can schedule on Thredfi being up to date.
@@ -32,7 +34,7 @@ FIRST_DAY = dt.date(2024, 3, 1)
 DEFAULT_ARGS: dict[str, Any] = {
     "retries": 3,
     "retry_delay": dt.timedelta(seconds=30),
-    "retry_exponential_backoff": 2.0,
+    "retry_exponential_backoff": exponential_backoff(2.0),  # True (doubling) before Airflow 3.2
     "max_retry_delay": dt.timedelta(minutes=10),
 }
 DAYS = 21

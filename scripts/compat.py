@@ -39,6 +39,11 @@ TEST_REQUIREMENTS = [
     "jsonschema>=4",
     "apache-airflow-providers-sqlite>=4",
 ]
+# Where a line's own metadata is looser than the constraints file it was released with (which
+# this machine cannot fetch), the pin that file made. 3.0.6's task SDK sends its in-process
+# execution API JSON without a content type, which current FastAPI refuses (422 on every task);
+# pinned as 3.1 pins itself, fastapi<0.118.
+PINS: dict[str, list[str]] = {"3.0": ["fastapi<0.118"]}
 IMPORT_TARGET_MS = 50.0
 LABELS = {
     "test_hook_and_test_connection": "hook + test_connection",
@@ -79,6 +84,7 @@ def install(line: str, reinstall: bool) -> tuple[Path, str | None]:
     inputs = {
         "requirement": requirement,
         "test": TEST_REQUIREMENTS,
+        "pins": PINS.get(line, []),
         "pyproject": hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest(),
     }
     if not reinstall and stamp.exists() and json.loads(stamp.read_text()) == inputs and python.exists():
@@ -88,7 +94,7 @@ def install(line: str, reinstall: bool) -> tuple[Path, str | None]:
         subprocess.run([uv(), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
     out = subprocess.run(
         [uv(), "pip", "install", "-q", "--python", str(python), "-e", f"{ROOT}[sandbox]", requirement,
-         *TEST_REQUIREMENTS],
+         *PINS.get(line, []), *TEST_REQUIREMENTS],
         capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     if out.returncode != 0:

@@ -20,6 +20,8 @@ Gated features (each degrades cleanly on an older Airflow; ``docs/quickstart.md`
 - **Retry policies** (3.3+). :func:`retry_policy_kwargs` passes a policy where Airflow has them
   and nothing below, where the task's ``retries`` apply (permanent Thredfi errors still fail at
   once through ``AirflowFailException``).
+- **Backoff multipliers** (3.2+). :func:`exponential_backoff` gives older lines ``True``, their
+  doubling backoff, in place of a multiplier they would refuse at parse time.
 - **ResumableJobMixin** (3.3+). Below, common-compat's stand-in submits a new job on every try,
   which is what the provider's idempotent creates already make safe.
 """
@@ -66,6 +68,7 @@ __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_VERSION_STRING",
     "HAS_ASSETS",
+    "HAS_BACKOFF_MULTIPLIER",
     "HAS_DECLARATIVE_CONN_FIELDS",
     "HAS_RESUMABLE_JOBS",
     "HAS_RETRY_POLICY",
@@ -90,6 +93,7 @@ __all__ = [
     "XComArg",
     "conf",
     "dag",
+    "exponential_backoff",
     "get_async_connection",
     "mask_secret",
     "retry_policy_kwargs",
@@ -115,6 +119,8 @@ HAS_DECLARATIVE_CONN_FIELDS = AIRFLOW_VERSION >= (3, 2)
 HAS_RETRY_POLICY = AIRFLOW_VERSION >= (3, 3)
 #: ``ResumableJobMixin`` with a task state store to resume from (3.3+).
 HAS_RESUMABLE_JOBS = AIRFLOW_VERSION >= (3, 3)
+#: ``retry_exponential_backoff`` takes a multiplier (3.2+); before, a bool whose growth is doubling.
+HAS_BACKOFF_MULTIPLIER = AIRFLOW_VERSION >= (3, 2)
 
 # Names common-compat does not map (or maps somewhere less direct): where to look, newest first.
 _OWN_PATHS: dict[str, tuple[str, ...]] = {
@@ -168,3 +174,14 @@ def retry_policy_kwargs(policy: RetryPolicy | None) -> dict[str, Any]:
     if policy is None or not HAS_RETRY_POLICY:
         return {}
     return {"retry_policy": policy}
+
+
+def exponential_backoff(multiplier: float = 2.0) -> float | bool:
+    """A ``retry_exponential_backoff`` value every supported line accepts.
+
+    3.2 and later take the multiplier; older lines take only ``True``, which doubles the delay
+    each try, so a multiplier of 2 means the same everywhere and another degrades to doubling.
+    """
+    if HAS_BACKOFF_MULTIPLIER:
+        return multiplier
+    return multiplier > 1
