@@ -12,8 +12,11 @@ if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.models import Business
-    from thredfi_provider.operators.batch import BatchSummary, Outcome, RecordsSource
+    from thredfi_provider.compat import Context
+    from thredfi_provider.operators.batch import Outcome
     from thredfi_provider.operators.lookups import BusinessLookups, Record
+    from thredfi_provider.operators.sources import RecordsSource
+    from thredfi_provider.operators.summary import BatchSummary
 
 # A business's country and base currency shape its whole ledger; its external_id is its key.
 IMMUTABLE = frozenset({"country", "base_currency", "external_id"})
@@ -71,5 +74,5 @@ class ThredfiOnboardBusinessOperator(ThredfiSyncBusinessesOperator):
         warn_renamed("ThredfiOnboardBusinessOperator", "ThredfiSyncBusinessesOperator")
         super().__init__(records=[business] if business is not None else records, **kwargs)
 
-    def result(self, summary: BatchSummary) -> dict[str, str]:
+    def result(self, summary: BatchSummary, context: Context) -> dict[str, str]:
         return ids_only(summary)

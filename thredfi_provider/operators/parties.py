@@ -17,8 +17,9 @@ from thredfi_provider.operators.sync import ThredfiSyncOperator
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
     from thredfi_provider.client.models import Customer, Vendor
-    from thredfi_provider.operators.batch import BatchSummary
+    from thredfi_provider.compat import Context
     from thredfi_provider.operators.lookups import BusinessLookups, Record
+    from thredfi_provider.operators.summary import BatchSummary
 
 
 def is_archived(held: Record) -> bool:
@@ -89,7 +90,7 @@ class ThredfiUpsertCustomersOperator(ThredfiSyncCustomersOperator):
         warn_renamed("ThredfiUpsertCustomersOperator", "ThredfiSyncCustomersOperator")
         super().__init__(**kwargs)
 
-    def result(self, summary: BatchSummary) -> dict[str, str]:
+    def result(self, summary: BatchSummary, context: Context) -> dict[str, str]:
         return ids_only(summary)
 
 
@@ -102,5 +103,5 @@ class ThredfiUpsertVendorsOperator(ThredfiSyncVendorsOperator):
         warn_renamed("ThredfiUpsertVendorsOperator", "ThredfiSyncVendorsOperator")
         super().__init__(**kwargs)
 
-    def result(self, summary: BatchSummary) -> dict[str, str]:
+    def result(self, summary: BatchSummary, context: Context) -> dict[str, str]:
         return ids_only(summary)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from thredfi_provider.operators.base import ThredfiBaseOperator, task_state_from_errors
-from thredfi_provider.operators.batch import RecordsSource, load_records
+from thredfi_provider.operators.sources import RecordsSource, load_records
 
 if TYPE_CHECKING:
     from thredfi_provider.client.models import RecordModel

@@ -15,25 +15,20 @@ Subclasses say how to render a record and how a change is applied; the flow is h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from thredfi_provider.operators.base import ThredfiBaseOperator
-from thredfi_provider.operators.batch import (
-    BatchSummary,
-    Job,
-    Outcome,
-    RecordsSource,
-    enforce_policy,
-    load_records,
-    run_jobs,
-)
+from thredfi_provider.operators.batch import Job, Outcome, enforce_policy, run_jobs
+from thredfi_provider.operators.sources import RecordsSource, chunked, iter_records
+from thredfi_provider.operators.summary import BatchSummary
 
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.models import RecordModel
     from thredfi_provider.compat import Context
+    from thredfi_provider.operators.dedup import SeenKeys
     from thredfi_provider.operators.lookups import BusinessLookups, Record
 
 M = TypeVar("M", bound="RecordModel")
@@ -43,21 +38,33 @@ OnConflict = Literal["fail", "warn"]
 class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
     """Base for operators that make Thredfi match a batch of source records.
 
-    :param records: a list of dicts, an ``XComArg``, a JSON string, or a callable returning
-        an iterable of dicts (given what its signature asks for: the context, or context keys).
+    :param records: a list of dicts, an ``XComArg``, a JSON string, a callable returning an
+        iterable of dicts (a generator is read lazily; the callable gets what its signature asks
+        for: the context, or context keys), or :class:`~thredfi_provider.operators.sources.SqlRecords`.
     :param business_id: the business for records that do not carry their own ``business_id``.
     :param max_workers: concurrent requests (threads sharing one session and token cache).
     :param fail_on_error: fail the task if any record fails (default ``True``).
     :param max_failures: tolerate up to this many failed records (overrides ``fail_on_error``).
+    :param chunk_size: records read, validated and sent per chunk. Memory is bounded by this,
+        not by the batch: a million-record source never sits in the worker at once. Each chunk's
+        records are all validated before any of them is sent.
+    :param details_path: where a large batch's per-record report goes (JSONL; a local path or
+        an fsspec URL such as ``s3://bucket/thredfi/``, templated). Default: beside the task's
+        logs. Set it to shared storage when downstream tasks run on other machines.
+    :param details_conn_id: the Airflow connection for ``details_path``'s storage.
     :param on_conflict: ``"fail"`` (default) fails the task, after every other record has
         landed, when a source change cannot be applied; ``"warn"`` logs it and succeeds. Either
         way each conflict is in the summary with its field and reason.
 
     Returns the summary ``{"total", "created", "updated", "unchanged", "voided", "conflicts",
-    "failed", "ids"}`` (see :doc:`/operators/index`).
+    "failed", "ids", ...}``; above 48 KB it carries the counts, the first failures and conflicts,
+    and ``details`` (the report's path) instead, and
+    :func:`~thredfi_provider.operators.summary.read_ids` reads either (see :doc:`/operators/index`).
     """
 
-    template_fields: Sequence[str] = ("thredfi_conn_id", "records", "business_id", "on_conflict")
+    template_fields: Sequence[str] = (
+        "thredfi_conn_id", "records", "business_id", "on_conflict", "details_path", "details_conn_id",
+    )  # fmt: skip
     model_name: ClassVar[str] = ""
     what: ClassVar[str] = "records"
     resource: ClassVar[str] = ""
@@ -73,11 +80,19 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         fail_on_error: bool = True,
         max_failures: int | None = None,
         on_conflict: OnConflict = "fail",
+        chunk_size: int = 5_000,
+        details_path: str | None = None,
+        details_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if on_conflict not in ("fail", "warn"):
             raise ValueError(f"on_conflict must be 'fail' or 'warn', got {on_conflict!r}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        self.chunk_size = chunk_size
+        self.details_path = details_path
+        self.details_conn_id = details_conn_id
         self.records = records
         self.business_id = business_id
         self.max_workers = max_workers
@@ -92,16 +107,42 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         return cast("type[M]", getattr(models, cls.model_name))
 
     def execute(self, context: Context) -> Any:
+        from thredfi_provider.operators.dedup import SeenKeys
+
+        summary = BatchSummary(keep_all_ids=self.legacy_summary_xcom)
+        seen = SeenKeys()
+        lookups: dict[str, BusinessLookups] = {}  # per business, kept across chunks
+        client = self.client
+        try:
+            numbered = enumerate(iter_records(self.records, context))
+            for chunk in chunked(numbered, self.chunk_size):
+                grouped = self.validate(chunk, summary, seen)
+                run_jobs(self.jobs(client, grouped, lookups, summary), summary, self.max_workers)
+            if self.legacy_summary_xcom:  # what the old names pushed; the new names return it, once
+                context["ti"].xcom_push(key="summary", value=summary.to_xcom())
+            enforce_policy(
+                summary,
+                fail_on_error=self.fail_on_error,
+                max_failures=self.max_failures,
+                on_conflict=self.on_conflict,
+                what=self.what,
+            )
+            return self.result(summary, context)
+        finally:
+            seen.close()
+            summary.close()
+
+    def validate(
+        self, chunk: list[tuple[int, Mapping[str, Any]]], summary: BatchSummary, seen: SeenKeys
+    ) -> dict[str, list[tuple[str, M]]]:
+        """Parse and check one chunk before any of it is sent; refuse repeats across chunks too."""
         from thredfi_provider.client.client import segment
         from thredfi_provider.client.errors import ThredfiError, ThredfiRecordError
         from thredfi_provider.client.models import parse_record, record_label
-        from thredfi_provider.operators.lookups import BusinessLookups
 
-        summary = BatchSummary()
         model = self.model()
-        grouped: dict[str, list[tuple[str, M]]] = {}
-        seen: set[tuple[str, str]] = set()
-        for index, raw in enumerate(load_records(self.records, context)):
+        parsed: list[tuple[str, str, M]] = []
+        for index, raw in chunk:
             label = record_label(raw, index)
             try:
                 record = parse_record(model, raw, index)
@@ -117,34 +158,45 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
                         raise ThredfiRecordError(
                             label, "business_id", f"{business_id[:80]!r} is not a Thredfi id"
                         ) from None
-                if (business_id, record.external_id) in seen:
-                    raise ThredfiRecordError(label, "external_id", "duplicate external_id in this batch")
             except ThredfiRecordError as exc:
                 summary.fail(label, exc)
                 continue
-            seen.add((business_id, record.external_id))
+            parsed.append((label, business_id, record))
+        earlier = seen.add_new(f"{b}\x00{r.external_id}" for _, b, r in parsed)  # earlier chunks
+        grouped: dict[str, list[tuple[str, M]]] = {}
+        here: set[str] = set()
+        for label, business_id, record in parsed:
+            key = f"{business_id}\x00{record.external_id}"
+            if key in earlier or key in here:
+                summary.fail(
+                    label, ThredfiRecordError(label, "external_id", "duplicate external_id in this batch")
+                )
+                continue
+            here.add(key)
             grouped.setdefault(business_id, []).append((record.external_id, record))
+        return grouped
 
-        client = self.client
-        jobs: list[Job] = []
+    def jobs(
+        self,
+        client: ThredfiClient,
+        grouped: dict[str, list[tuple[str, M]]],
+        lookups: dict[str, BusinessLookups],
+        summary: BatchSummary,
+    ) -> Iterator[Job]:
+        """Each record's job, built (references resolved, held record found) as it is consumed."""
+        from thredfi_provider.client.errors import ThredfiError
+        from thredfi_provider.operators.lookups import BusinessLookups
+
         for business_id, items in grouped.items():
-            lookups = BusinessLookups(client, business_id)
+            if business_id not in lookups:
+                lookups[business_id] = BusinessLookups(client, business_id)
             for label, record in items:
                 try:
-                    jobs.append(self.job(client, lookups, label, record))
+                    job = self.job(client, lookups[business_id], label, record)
                 except ThredfiError as exc:
                     summary.fail(label, exc, business_id or None)
-        run_jobs(jobs, summary, self.max_workers)
-        if self.legacy_summary_xcom:  # what the old names pushed; the new names return it, once
-            context["ti"].xcom_push(key="summary", value=summary.to_xcom())
-        enforce_policy(
-            summary,
-            fail_on_error=self.fail_on_error,
-            max_failures=self.max_failures,
-            on_conflict=self.on_conflict,
-            what=self.what,
-        )
-        return self.result(summary)
+                    continue
+                yield job
 
     # ------------------------------------------------------------------ one record
 
@@ -242,8 +294,24 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         """Apply a change; by default there is no published endpoint, so it is a conflict."""
         return conflict(held, diff, f"Thredfi publishes no update endpoint for {self.what}")
 
-    def result(self, summary: BatchSummary) -> Any:
-        return summary.to_xcom()
+    def result(self, summary: BatchSummary, context: Context) -> Any:
+        return summary.to_xcom(publish=self.publisher(context))
+
+    def publisher(self, context: Context) -> Callable[[IO[str]], str]:
+        """Where a large batch's report goes: ``details_path``, or beside the task's logs.
+
+        Resolved only when a report is published: a small batch never touches storage.
+        """
+        from thredfi_provider.operators.summary import default_details_path, publish_to, report_name
+
+        def publish(spool: IO[str]) -> str:
+            ti = context["ti"]
+            target = self.details_path or default_details_path(ti)
+            if not target.endswith(".jsonl"):
+                target = target.rstrip("/") + "/" + report_name(ti)
+            return publish_to(target, self.details_conn_id)(spool)
+
+        return publish
 
 
 def conflict(held: Record, diff: Differences, reason: str) -> Outcome:

@@ -1,0 +1,205 @@
+"""Streaming batches and a bounded XCom: big sources flow through in chunks, the XCom stays small.
+
+Against the default sandbox over HTTP; the XCom thresholds are lowered so a few dozen records
+exercise the large-batch form that a real run reaches at a few thousand.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_client, onboard
+from tests.operators.conftest import invoice, run
+from thredfi_provider.client.errors import ThredfiRecordError
+from thredfi_provider.operators import summary as summary_module
+from thredfi_provider.operators.batch import Outcome
+from thredfi_provider.operators.dedup import SeenKeys
+from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
+from thredfi_provider.operators.parties import ThredfiSyncCustomersOperator
+from thredfi_provider.operators.sources import SqlRecords
+from thredfi_provider.operators.summary import MAX_XCOM_BYTES, BatchSummary, iter_outcomes, read_ids
+
+
+@pytest.fixture
+def box(thredfi_sandbox, fast_conn):
+    fast_conn(thredfi_sandbox)
+    client = make_client(thredfi_sandbox)
+    business_id = onboard(client, "acme")
+    client.create_customer(business_id, {"external_id": "cust-1", "company_name": "Customer 1"})
+    return thredfi_sandbox, business_id
+
+
+def creates(sandbox) -> int:
+    return sum(1 for _ in sandbox.records("invoices"))
+
+
+def test_a_generator_source_is_read_a_chunk_at_a_time(box):
+    """Record k is pulled only once the records a chunk and a window before it were sent."""
+    sandbox, business_id = box
+    sent_when_pulled: list[int] = []
+
+    def records():
+        for n in range(60):
+            sent_when_pulled.append(creates(sandbox))
+            yield invoice(n)
+
+    summary, _ = run(
+        ThredfiSyncInvoicesOperator(task_id="s", business_id=business_id, records=records, chunk_size=10,
+                                    max_workers=2)
+    )  # fmt: skip
+    assert summary["created"] == 60
+    # Chunk c (records 10c..10c+9) is read after chunk c-1 was sent in full.
+    for n in range(10, 60):
+        assert sent_when_pulled[n] >= (n // 10) * 10, (n, sent_when_pulled[n])
+
+
+def test_a_duplicate_external_id_is_refused_across_chunks_too(box):
+    _, business_id = box
+    records = [invoice(n) for n in range(12)] + [invoice(3, cents=999)]
+    summary, _ = run(
+        ThredfiSyncInvoicesOperator(task_id="s", business_id=business_id, records=records, chunk_size=5,
+                                    fail_on_error=False)
+    )  # fmt: skip
+    assert summary["created"] == 12
+    [failure] = summary["failed"]
+    assert (failure["external_id"], failure["field"]) == ("inv-3", "external_id")
+    assert "duplicate" in failure["error"]
+
+
+def test_seen_keys_spill_to_disk_and_still_answer():
+    seen = SeenKeys(memory_limit=100)
+    assert seen.add_new(f"k{n}" for n in range(80)) == set()
+    assert seen.add_new(["k1", "new-1", "new-1", "k79"]) == {"k1", "k79"}
+    assert not seen.spilled
+    assert seen.add_new(f"x{n}" for n in range(50)) == set()
+    assert seen.spilled
+    assert seen.add_new(["x3", "k5", "fresh"]) == {"x3", "k5"}
+    assert seen.add_new(["fresh"]) == {"fresh"}
+    seen.close()
+
+
+def test_a_large_batch_puts_its_report_in_storage_and_read_ids_reads_it(box, tmp_path, monkeypatch):
+    monkeypatch.setattr(summary_module, "INLINE_RECORDS", 20)
+    sandbox, business_id = box
+    records = [invoice(n) for n in range(45)] + [invoice(99, customer_external_id="nobody")]
+    op = ThredfiSyncInvoicesOperator(task_id="s", business_id=business_id, records=records,
+                                     details_path=str(tmp_path / "reports"), max_failures=1)  # fmt: skip
+    summary, _ = run(op)
+    assert summary["truncated"] is True
+    assert "ids" not in summary
+    assert (summary["created"], summary["failed_count"]) == (45, 1)
+    assert summary["details"].startswith("file://")
+    assert str(tmp_path) in summary["details"]
+    held = {r["external_id"]: r["id"] for r in sandbox.records("invoices", business_id)}
+    assert read_ids(summary) == held
+    failed = [line for line in iter_outcomes(summary) if line["state"] == "failed"]
+    assert [(f["external_id"], f["field"]) for f in failed] == [("inv-99", "customer_external_id")]
+    # A rerun: every record unchanged, the same ids, no new invoice.
+    again, _ = run(op)
+    assert (again["unchanged"], again["created"]) == (45, 0)
+    assert read_ids(again) == held
+    assert len(sandbox.records("invoices", business_id)) == 45
+
+
+def test_a_small_batch_keeps_the_inline_form(box):
+    _, business_id = box
+    summary, _ = run(ThredfiSyncInvoicesOperator(task_id="s", business_id=business_id, records=[invoice(1)]))
+    assert "details" not in summary
+    assert list(summary["ids"]) == ["inv-1"]
+    assert read_ids(summary) == summary["ids"]
+
+
+class BigError(ThredfiRecordError):
+    pass
+
+
+def test_the_xcom_stays_under_64_kb_whatever_the_count_and_the_messages():
+    summary = BatchSummary()
+    huge = {"line_items": [{"description": "x" * 2_000}] * 5}
+    for n in range(20_000):
+        label = f"inv-{n:06d}-" + "y" * 60
+        if n % 10 == 0:
+            summary.fail(label, BigError(label, "line_items", "z" * 3_000), "biz")
+        elif n % 10 == 1:
+            summary.record(label, "biz", Outcome("conflict", f"id-{n}", field="line_items", reason="r" * 2_000,
+                                                 held=huge, sent=huge))  # fmt: skip
+        else:
+            summary.record(label, "biz", Outcome("created", f"id-{n}"))
+    assert summary.ids == {}
+    assert len(summary.failed) == len(summary.conflicts) == 10
+    published: list[int] = []
+
+    def publish(spool):
+        published.append(sum(1 for _ in spool))
+        return "file:///nowhere/report.jsonl"
+
+    value = summary.to_xcom(publish)
+    size = len(json.dumps(value).encode())
+    assert size <= MAX_XCOM_BYTES, size
+    assert published == [20_000]
+    assert (value["total"], value["failed_count"], value["conflict_count"]) == (20_000, 2_000, 2_000)
+    assert value["failed"]
+    assert value["conflicts"]
+    summary.close()
+
+
+def test_a_sql_source_is_templated_and_streamed(box, tmp_path, monkeypatch):
+    _sandbox, business_id = box
+    db = tmp_path / "source.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE inv (external_id TEXT, day TEXT, cents INTEGER)")
+        conn.executemany("INSERT INTO inv VALUES (?, ?, ?)",
+                         [(f"inv-{n}", "2024-03-0" + str(1 + n % 2), 100 + n) for n in range(30)])  # fmt: skip
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(db)}))
+
+    def to_invoices(rows: Any):
+        for row in rows:
+            yield invoice(int(row["external_id"][4:]), cents=row["cents"])
+
+    source = SqlRecords(conn_id="warehouse", sql="SELECT * FROM inv WHERE day = '{{ ds }}'", fetch_size=4)
+    op = ThredfiSyncInvoicesOperator(task_id="s", business_id=business_id, records=source, chunk_size=7)
+    op.render_template_fields({"ds": "2024-03-02"})  # type: ignore[arg-type]
+    assert source.sql == "SELECT * FROM inv WHERE day = '2024-03-02'"
+    rows = list(source)
+    assert len(rows) == 15
+    assert set(rows[0]) == {"external_id", "day", "cents"}
+    op.records = list(to_invoices(rows))
+    summary, _ = run(op)
+    assert summary["created"] == 15
+    # The source object itself drives a sync too (rows are dicts with the source's columns).
+    customers = SqlRecords(
+        conn_id="warehouse",
+        sql="SELECT external_id AS external_id, 'Customer ' || external_id AS company_name FROM inv LIMIT 3",
+    )
+    summary, _ = run(ThredfiSyncCustomersOperator(task_id="c", business_id=business_id, records=customers))
+    assert summary["created"] == 3
+
+
+def test_run_jobs_pulls_jobs_only_as_room_frees_up():
+    import threading
+
+    from thredfi_provider.operators.batch import Job, run_jobs
+
+    finished: list[int] = []
+    ahead: list[int] = []
+    lock = threading.Lock()
+
+    def send(n: int) -> Outcome:
+        with lock:
+            finished.append(n)
+        return Outcome("created", f"id-{n}")
+
+    def jobs():
+        for n in range(200):
+            with lock:
+                ahead.append(n - len(finished))
+            yield Job(f"r{n}", "biz", lambda n=n: send(n))
+
+    summary = run_jobs(jobs(), BatchSummary(), max_workers=3, in_flight=6)
+    assert summary.created == 200
+    assert list(summary.ids) == [f"r{n}" for n in range(200)]
+    assert max(ahead) <= 6, max(ahead)
