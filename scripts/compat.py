@@ -43,7 +43,9 @@ TEST_REQUIREMENTS = [
 # this machine cannot fetch), the pin that file made. 3.0.6's task SDK sends its in-process
 # execution API JSON without a content type, which current FastAPI refuses (422 on every task);
 # pinned as 3.1 pins itself, fastapi<0.118.
-PINS: dict[str, list[str]] = {"3.0": ["fastapi<0.118"]}
+# 3.2.2's in-process execution API fails to build its schema on FastAPI 0.137+ (pydantic
+# discriminator error), and cadwyn 8+ needs that FastAPI; 3.3 itself declares fastapi<0.137.
+PINS: dict[str, list[str]] = {"3.0": ["fastapi<0.118"], "3.2": ["fastapi<0.137", "cadwyn<7.1"]}
 IMPORT_TARGET_MS = 50.0
 LABELS = {
     "test_hook_and_test_connection": "hook + test_connection",
@@ -216,6 +218,9 @@ def main() -> int:
     total = time.monotonic() - started
     verdict = "FAILED" if any(c.failed for c in columns) else "passed"
     print(f"\ncompat {verdict}: {len(columns)} Airflow line(s) in {total:.0f} s")
+    cells = [cell for c in columns for cell in c.cells.values()]
+    failed = sum("FAIL" in cell for cell in cells)
+    print(f"compat: {len(cells) - failed} passed, {failed} failed")
     return 1 if verdict == "FAILED" else 0
 
 

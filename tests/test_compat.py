@@ -165,15 +165,18 @@ def test_connection_form_on_every_line():
 
         fields = set(ProvidersManager().connection_form_widgets)
     elif compat.HAS_ASSETS:  # 3.0, 3.1: the api-server reads the python form with FAB mocked
+        from importlib.util import find_spec
+
         from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
 
-        metas = HookMetaService.hook_meta_data()
-        fields = {
-            f"extra__{meta.connection_type}__{name}"
-            for meta in metas
-            if meta.connection_type == "thredfi"
-            for name in (meta.extra_fields or {})
-        }
+        (meta,) = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "thredfi"]
+        assert meta.standard_fields.login.title == "Partner UUID"
+        fields = {f"extra__thredfi__{name}" for name in (meta.extra_fields or {})}
+        if compat.AIRFLOW_VERSION == (3, 0) and find_spec("wtforms") is None:
+            # 3.0 without FAB shows no provider's extra fields (3.1 mocks FAB); ours degrade to
+            # the relabelled standard fields above and JSON in Extra, as documented.
+            assert fields == set()
+            return
     else:  # 2.11: the Flask UI builds the form from the hook's widgets
         from airflow.providers_manager import ProvidersManager
 

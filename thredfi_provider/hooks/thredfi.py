@@ -162,11 +162,18 @@ class ThredfiHook(BaseHook):
         call this; older lines only know this form. One definition feeds both, so the two forms
         cannot drift. Field values are stored in the extra under their plain names, as the
         declarative form stores them.
+
+        Airflow 3.0 without the FAB provider has no wtforms and cannot show any provider's extra
+        fields; answering ``{}`` there (rather than failing the import) keeps the relabelled
+        login, password and host, and the extras are set as JSON in the Extra field.
         """
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import BooleanField, IntegerField, StringField
-        from wtforms.validators import NumberRange, Optional
+        try:
+            from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+            from flask_babel import lazy_gettext
+            from wtforms import BooleanField, IntegerField, StringField
+            from wtforms.validators import NumberRange, Optional
+        except ImportError:
+            return {}
 
         from thredfi_provider.get_provider_info import CONN_FIELDS
 
