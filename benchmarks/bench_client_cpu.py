@@ -17,7 +17,7 @@ The four are interleaved over several rounds and each figure is the median round
 neighbour hurts them all alike; each ratio is the median of the rounds' own ratios (the two
 variants measured seconds apart). Target: the client at most 0.75x the raw floor.
 
-    python benchmarks/bench_client_cpu.py [--requests 400] [--rounds 11]
+    python benchmarks/bench_client_cpu.py [--requests 300] [--rounds 9]
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ def cpu_per_request(fn: Callable[[], object], n: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=400, help="requests per variant per round")
-    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--requests", type=int, default=300, help="requests per variant per round")
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
