@@ -47,7 +47,7 @@ def example_thredfi_bills() -> None:
 
     @task
     def store_bill_ids(summary: dict[str, Any]) -> int:
-        return store_ids("bills", summary["ids"])
+        return store_ids("bills", summary)
 
     stored = store_bill_ids(bills.output)
     payments_in = select_bill_payments()
@@ -56,7 +56,7 @@ def example_thredfi_bills() -> None:
 
     @task(outlets=[BILLS])
     def store_bill_payment_ids(summary: dict[str, Any]) -> int:
-        return store_ids("bill_payments", summary["ids"])
+        return store_ids("bill_payments", summary)
 
     store_bill_payment_ids(paid.output)
 

@@ -55,7 +55,7 @@ def select(kind: str, **context: Any) -> list[dict[str, Any]]:
 @task
 def write_back(table: str, summary: dict[str, Any]) -> int:
     """Store Thredfi ids beside the source rows, from the summary every sync operator returns."""
-    return store_ids(table, summary["ids"])
+    return store_ids(table, summary)
 
 
 def summary_of(operator: Any) -> XComArg:

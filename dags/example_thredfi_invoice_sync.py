@@ -43,7 +43,7 @@ def example_thredfi_invoice_sync() -> None:
 
     @task
     def store_invoice_ids(summary: dict[str, Any]) -> int:
-        return store_ids("invoices", summary["ids"])
+        return store_ids("invoices", summary)
 
     store_invoice_ids(sync.output)
 

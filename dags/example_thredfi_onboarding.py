@@ -36,7 +36,7 @@ def example_thredfi_onboarding() -> None:
 
     @task
     def store_business_ids(summary: dict[str, Any]) -> int:
-        return store_ids("businesses", summary["ids"])
+        return store_ids("businesses", summary)
 
     @task
     def load_customers() -> list[dict[str, Any]]:
@@ -54,7 +54,7 @@ def example_thredfi_onboarding() -> None:
 
     @task(outlets=[ONBOARDED])
     def store_party_ids(customers: dict[str, Any], vendors: dict[str, Any]) -> int:
-        return store_ids("customers", customers["ids"]) + store_ids("vendors", vendors["ids"])
+        return store_ids("customers", customers) + store_ids("vendors", vendors)
 
     store_party_ids(customers.output, vendors.output)
 

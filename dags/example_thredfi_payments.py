@@ -32,7 +32,7 @@ def example_thredfi_payments() -> None:
     @task
     def store_payment_ids(summary: dict[str, Any], records: list[dict[str, Any]]) -> list[dict[str, str]]:
         """Write ids back; return the invoices these payments should have settled in full."""
-        store_ids("payments", summary["ids"])
+        store_ids("payments", summary)
         return settled_invoices(records)
 
     ThredfiResourceSensor.partial(

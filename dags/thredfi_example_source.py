@@ -159,8 +159,16 @@ def app_db() -> Any:
     return SqliteHook(sqlite_conn_id=APP_CONN_ID)
 
 
-def store_ids(table: str, ids: dict[str, str]) -> int:
-    """Write Thredfi ids back next to the source rows (``{"inv-12": "<uuid>"}``)."""
+def store_ids(table: str, summary: dict[str, Any]) -> int:
+    """Write Thredfi ids back next to the source rows, from a sync's summary.
+
+    ``read_ids`` reads the summary in either form: ids inline (a small batch), or the details
+    report a large batch writes to storage, so this works at any batch size. (A plain
+    ``{external_id: id}`` mapping, what the deprecated operator names return, is taken as is.)
+    """
+    from thredfi_provider.operators.summary import read_ids
+
+    ids = read_ids(summary) if "total" in summary else dict(summary)
     column, prefix = WRITE_BACK[table]
     db = app_db()
     for external_id, thredfi_id in ids.items():

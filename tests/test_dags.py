@@ -16,7 +16,7 @@ DAGS = Path(__file__).resolve().parent.parent / "dags"
 DAILY_DAG_IDS = ["example_thredfi_invoice_sync", "example_thredfi_payments", "example_thredfi_bills",
                  "example_thredfi_ledger_export"]  # fmt: skip
 DAG_IDS = ["example_thredfi_onboarding", *DAILY_DAG_IDS, "example_thredfi_trial_balance",
-           "example_thredfi_end_to_end", "example_thredfi_reconcile"]  # fmt: skip
+           "example_thredfi_end_to_end", "example_thredfi_reconcile", "example_thredfi_mapped_sync"]  # fmt: skip
 
 
 def test_every_dag_file_parses_without_network_or_database(monkeypatch):
@@ -133,6 +133,29 @@ def test_end_to_end_dag_publishes_assets_and_is_idempotent(
     assert _snapshot(example_app_db, thredfi_sandbox) == once
 
 
+def test_the_mapped_dag_syncs_each_business_in_its_own_instance_and_reruns_exactly(
+    airflow_db, thredfi_sandbox, thredfi_conn_id, example_app_db, monkeypatch
+):
+    """Mapped per business, with the summaries forced into their large (details report) form."""
+    import thredfi_example_source
+
+    from thredfi_provider.operators import summary as summary_module
+
+    monkeypatch.setattr(summary_module, "INLINE_RECORDS", 1)
+    days = [thredfi_example_source.FIRST_DAY + dt.timedelta(days=n) for n in (1, 2)]
+    assert _run("example_thredfi_onboarding", thredfi_example_source.FIRST_DAY) == "success"
+    for day in days:
+        assert _run("example_thredfi_mapped_sync", day) == "success", day
+    held = {r["external_id"]: r["id"] for r in thredfi_sandbox.records("invoices")}
+    linked = {f"inv-{n}": thredfi_id for n, thredfi_id in db_rows(example_app_db) if thredfi_id}
+    assert linked == held  # every invoice synced once, and its id written back
+    assert len(held) >= 4  # both days, more than one business
+    for day in days:  # a rerun of each interval creates nothing and keeps every id
+        assert _run("example_thredfi_mapped_sync", day) == "success", day
+    assert {r["external_id"]: r["id"] for r in thredfi_sandbox.records("invoices")} == held
+    assert {f"inv-{n}": i for n, i in db_rows(example_app_db) if i} == held
+
+
 def test_every_stage_of_the_end_to_end_dag_publishes_an_asset():
     sys.path.insert(0, str(DAGS))
     import example_thredfi_end_to_end
@@ -157,3 +180,8 @@ def test_example_dags_retry_with_exponential_backoff(monkeypatch):
             assert task.retries >= 1, (dag_id, task.task_id)
             assert task.retry_exponential_backoff, (dag_id, task.task_id)
             assert task.max_retry_delay is not None, (dag_id, task.task_id)
+
+
+def db_rows(path):
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT id, thredfi_invoice_id FROM invoices").fetchall()

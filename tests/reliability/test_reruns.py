@@ -52,7 +52,7 @@ def _run_interval(day: dt.date) -> None:
         ("bill_payments", ThredfiRecordBillPaymentsOperator, source.bill_payment_records),
     ):
         summary, _ = run(operator(task_id=table, records=records(start, end)))
-        source.store_ids(table, summary["ids"])
+        source.store_ids(table, summary)
 
 
 def _state(sandbox, example_app_db: Path) -> dict[str, Any]:
