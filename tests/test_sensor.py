@@ -255,3 +255,39 @@ def test_the_trigger_module_does_not_import_the_sensor():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_polls_log_at_debug_and_only_a_changed_reason_at_info(monkeypatch):
+    """2,000 triggers must not write 2,000 INFO lines a round: the first "not ready" is the
+    state the sensor deferred in, and so is every repeat; a new reason is worth an INFO."""
+    from thredfi_provider.hooks.status import Outcome, ResourceQuery
+    from thredfi_provider.triggers import resource
+
+    looks = iter(
+        [Outcome(False, reason="condition not met")] * 3
+        + [Outcome(False, reason="transient: 503")]
+        + [Outcome(False, reason="condition not met"), Outcome(True, {"id": "i1"})]
+    )
+    monkeypatch.setattr(resource, "_look", lambda hook, query, budget: next(looks))
+    lines: list[tuple[str, str]] = []
+
+    class Recorder:
+        def info(self, message, *args):
+            lines.append(("info", message % args))
+
+        def debug(self, message, *args):
+            lines.append(("debug", message % args))
+
+    class Quiet(ThredfiResourceTrigger):
+        log = Recorder()  # type: ignore[assignment]
+
+    trigger = Quiet(thredfi_conn_id="thredfi_default", query={}, poll_interval=0.0)
+    query = ResourceQuery(resource="invoice", business_id="b1", external_id="inv-1")
+
+    async def collect():
+        return [event async for event in trigger._poll(None, query)]
+
+    events = asyncio.run(collect())
+    assert [e.payload["status"] for e in events] == ["success"]
+    assert [level for level, _ in lines] == ["debug", "debug", "debug", "info", "info"]
+    assert lines[3][1] == "Thredfi invoice not ready (poll 4): transient: 503"

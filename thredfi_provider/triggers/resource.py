@@ -129,7 +129,10 @@ class ThredfiResourceTrigger(BaseTrigger):
     async def _poll(self, hook: ThredfiHook, query: ResourceQuery) -> AsyncIterator[TriggerEvent]:
         from thredfi_provider.client.errors import ThredfiError
 
-        last_reason = ""
+        # The sensor deferred because its own look found the condition not met: the first poll's
+        # "not ready" is that same state, so it is DEBUG like every poll. INFO is for a reason
+        # that changes from one poll to the next, and a heartbeat while it does not.
+        last_reason: str | None = None
         last_info = time.monotonic()
         polls = 0
         while True:
@@ -146,11 +149,13 @@ class ThredfiResourceTrigger(BaseTrigger):
                 yield _event({"status": "timeout", "message": f"gave up waiting: {outcome.reason}"})
                 return
             now = time.monotonic()
-            if outcome.reason != last_reason or now - last_info >= HEARTBEAT_SECONDS:
+            changed = last_reason is not None and outcome.reason != last_reason
+            if changed or now - last_info >= HEARTBEAT_SECONDS:
                 self.log.info("Thredfi %s not ready (poll %d): %s", query.resource, polls, outcome.reason)
-                last_reason, last_info = outcome.reason, now
+                last_info = now
             else:
-                self.log.debug("Thredfi %s not ready: %s", query.resource, outcome.reason)
+                self.log.debug("Thredfi %s not ready (poll %d): %s", query.resource, polls, outcome.reason)
+            last_reason = outcome.reason
             await asyncio.sleep(self._sleep_for())
 
     def _sleep_for(self) -> float:
