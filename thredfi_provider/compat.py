@@ -129,6 +129,16 @@ _OWN_PATHS: dict[str, tuple[str, ...]] = {
     "TriggerEvent": ("airflow.triggers.base",),
     "get_async_connection": ("airflow.providers.common.compat.connection",),
 }
+# Where Airflow 3 keeps a name, tried first on 3.x so a DAG file pays nothing beyond the
+# ``airflow.sdk`` it already imported (common-compat's import costs a few ms per parse). A name
+# missing there (one 3.0 kept elsewhere, a 3.3 feature on an older 3.x) falls to common-compat.
+_SDK_EXCEPTIONS = ("AirflowException", "AirflowFailException", "AirflowNotFoundException",
+                   "AirflowSensorTimeout", "AirflowSkipException")  # fmt: skip
+_SDK_HOMES: dict[str, str] = {
+    **dict.fromkeys(_SDK_EXCEPTIONS, "airflow.sdk.exceptions"),
+    "mask_secret": "airflow.sdk.log",
+    "RetryPolicy": "airflow.sdk.definitions.retry_policy",
+}
 # Only where Airflow has them: asking for one below 3.3 is a bug the caller should see at once.
 _NEEDS_3_3 = {"RetryPolicy"}
 
@@ -146,13 +156,22 @@ def __getattr__(name: str) -> Any:
     if name in _OWN_PATHS:
         value = _first(name, _OWN_PATHS[name])
     elif name in __all__:
-        from airflow.providers.common.compat import sdk
+        value = _from_sdk(name) if HAS_ASSETS else None
+        if value is None:
+            from airflow.providers.common.compat import sdk
 
-        value = getattr(sdk, name)
+            value = getattr(sdk, name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
     return value
+
+
+def _from_sdk(name: str) -> Any:
+    try:
+        return getattr(importlib.import_module(_SDK_HOMES.get(name, "airflow.sdk")), name)
+    except (ImportError, AttributeError):
+        return None
 
 
 def _first(name: str, modules: tuple[str, ...]) -> Any:

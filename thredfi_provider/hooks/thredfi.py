@@ -161,19 +161,13 @@ class ThredfiHook(BaseHook):
         Airflow 3.2 and later read the declarative ``conn-fields`` in the provider info and never
         call this; older lines only know this form. One definition feeds both, so the two forms
         cannot drift. Field values are stored in the extra under their plain names, as the
-        declarative form stores them.
-
-        Airflow 3.0 without the FAB provider has no wtforms and cannot show any provider's extra
-        fields; answering ``{}`` there (rather than failing the import) keeps the relabelled
-        login, password and host, and the extras are set as JSON in the Extra field.
+        declarative form stores them. (Airflow 3.0 without the FAB provider has no wtforms and
+        shows no provider's form fields at all; the extras are then set as JSON in Extra.)
         """
-        try:
-            from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-            from flask_babel import lazy_gettext
-            from wtforms import BooleanField, IntegerField, StringField
-            from wtforms.validators import NumberRange, Optional
-        except ImportError:
-            return {}
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import BooleanField, IntegerField, StringField
+        from wtforms.validators import NumberRange, Optional
 
         from thredfi_provider.get_provider_info import CONN_FIELDS
 
