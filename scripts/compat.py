@@ -91,9 +91,8 @@ def install(line: str, reinstall: bool) -> tuple[Path, str | None]:
     }
     if not reinstall and stamp.exists() and json.loads(stamp.read_text()) == inputs and python.exists():
         return python, None
-    stamp.unlink(missing_ok=True)
-    if not python.exists():
-        subprocess.run([uv(), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    shutil.rmtree(venv, ignore_errors=True)  # a fresh venv, as CI's fresh clone gets
+    subprocess.run([uv(), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
     out = subprocess.run(
         [uv(), "pip", "install", "-q", "--python", str(python), "-e", f"{ROOT}[sandbox]", requirement,
          *PINS.get(line, []), *TEST_REQUIREMENTS],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -61,6 +62,8 @@ def compat_dags(business: str, tmp_path_factory: Any) -> Iterator[Any]:
         bundle = {"name": "thredfi-compat", "kwargs": {"path": str(COMPAT_DAGS), "refresh_interval": 0},
                   "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle"}  # fmt: skip
         mp.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps([bundle]))
+        # 3.2's in-process execution API (dag.test) signs tokens even in tests; 3.3 stubs that out.
+        mp.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(32))
         if not compat.HAS_ASSETS:  # 2.11's test config names LocalExecutor, which refuses SQLite
             mp.setenv("AIRFLOW__CORE__EXECUTOR", "SequentialExecutor")
         mp.setenv("THREDFI_COMPAT_BUSINESS", business)
