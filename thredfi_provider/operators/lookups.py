@@ -11,8 +11,9 @@ remembered too, so 20 records of that business cost one request, not 20.
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from thredfi_provider.client.errors import ThredfiError, ThredfiRecordError
@@ -25,24 +26,60 @@ T = TypeVar("T")
 Record = dict[str, Any]
 
 
-class Index:
-    """Every record of one list endpoint by ``external_id``, read in one pass of pages."""
+class Packed(Mapping[str, Record]):
+    """Records kept as compact JSON, decoded when read.
 
-    def __init__(self, records: Sequence[Record]) -> None:
-        self.by_external_id: dict[str, Record] = {}
-        self.by_id: dict[str, Record] = {}
+    A held invoice is about 7.7 KB as a Python dict and 1.7 KB as JSON, and an index holds every
+    record of a business, so a rerun over 200,000 held invoices costs ~340 MB instead of ~1.5 GB.
+    Each read returns a fresh dict, so callers cannot change the index by accident.
+    """
+
+    def __init__(self) -> None:
+        self._data: dict[str, bytes] = {}
+
+    def __getitem__(self, key: str) -> Record:
+        record: Record = json.loads(self._data[key])
+        return record
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def put(self, key: str, packed: bytes) -> None:
+        self._data[key] = packed
+
+    def raw(self, key: str) -> bytes | None:
+        return self._data.get(key)
+
+
+class Index:
+    """Every record of one list endpoint by ``external_id`` and by id, read in one pass of pages.
+
+    Built from an iterator as the pages arrive, so the whole list is never held as dicts.
+    """
+
+    def __init__(self, records: Iterable[Record]) -> None:
+        self.by_external_id = Packed()
+        self.by_id = Packed()
         self.duplicates: list[str] = []  # external_ids held twice: what idempotency must prevent
         for record in records:
             self.add(record)
 
     def add(self, record: Record) -> None:
+        packed = json.dumps(record, separators=(",", ":")).encode()  # one copy, shared by both maps
         if record.get("id") is not None:
-            self.by_id[str(record["id"])] = record
+            self.by_id.put(str(record["id"]), packed)
         if record.get("external_id"):
             key = str(record["external_id"])
-            if key in self.by_external_id and self.by_external_id[key].get("id") != record.get("id"):
+            earlier = self.by_external_id.raw(key)
+            if earlier is not None and json.loads(earlier).get("id") != record.get("id"):
                 self.duplicates.append(key)
-            self.by_external_id[key] = record
+            self.by_external_id.put(key, packed)
 
 
 class BusinessLookups:
@@ -97,12 +134,12 @@ class BusinessLookups:
         params = {"include_archived": "true"} if resource in ("customers", "vendors") else {}
         return self._once(
             ("index", resource),
-            lambda: Index(list(self.client.list_records(self.business_id, resource, **params))),
+            lambda: Index(self.client.list_records(self.business_id, resource, **params)),
         )
 
     def businesses(self) -> Index:
         """The partner's businesses (a partner-level list), for the businesses operator."""
-        return self._once(("index", "businesses"), lambda: Index(list(self.client.list_businesses())))
+        return self._once(("index", "businesses"), lambda: Index(self.client.list_businesses()))
 
     def held(self, resource: str, external_id: str) -> Record | None:
         """What Thredfi holds under ``external_id``, from the index."""
