@@ -82,18 +82,20 @@ def sample() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
+    # On a machine other work keeps busy, the fastest interpreter is the cost; the rest is waiting.
+    parser.add_argument("--best", action="store_true", help="report the fastest, not the median")
     args = parser.parse_args()
     samples = [sample() for _ in range(args.repeat)]
     sdk_times = [s["sdk_ms"] for s in samples]
     rows = []
     worst = 0.0
     for module in MODULES:
-        extra = statistics.median(s["modules"][module][0] for s in samples)
+        extra = (min if args.best else statistics.median)(s["modules"][module][0] for s in samples)
         worst = max(worst, extra)
         pulled = ",".join(samples[0]["modules"][module][1]) or "-"
         rows.append([module, extra, "yes" if extra < TARGET_MS else "NO", pulled])
     table(
-        f"Import cost on top of airflow.sdk (median of {args.repeat} interpreters, a forked child per module, ms)",
+        f"Import cost on top of airflow.sdk ({'fastest' if args.best else 'median'} of {args.repeat} interpreters, a forked child per module, ms)",
         ["module", "extra ms", f"< {TARGET_MS:.0f} ms", "heavy modules loaded after it"],
         rows,
     )
