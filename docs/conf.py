@@ -50,6 +50,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"^thredfi_provider\.client\.models\.M$"),  # TypeVars shown in Generic[...] bases
     (r"py:.*", r"^thredfi_provider\.operators\.sync\.M$"),
     (r"py:.*", r"^thredfi_provider\.operators\.payments\.P$"),
+    (r"py:.*", r"^thredfi_provider\.operators\.sources\.T$"),
 ]
 
 

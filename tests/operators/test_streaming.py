@@ -203,3 +203,20 @@ def test_run_jobs_pulls_jobs_only_as_room_frees_up():
     assert summary.created == 200
     assert list(summary.ids) == [f"r{n}" for n in range(200)]
     assert max(ahead) <= 6, max(ahead)
+
+
+def test_a_failing_large_batch_still_publishes_its_report_and_names_it(box, tmp_path, monkeypatch):
+    from thredfi_provider.compat import AirflowFailException
+
+    monkeypatch.setattr(summary_module, "INLINE_RECORDS", 5)
+    _, business_id = box
+    records = [invoice(n) for n in range(8)] + [invoice(9, customer_external_id="nobody")]
+    op = ThredfiSyncInvoicesOperator(
+        task_id="s", business_id=business_id, records=records, details_path=str(tmp_path / "r")
+    )
+    with pytest.raises(AirflowFailException, match="every record's outcome: file://") as failure:
+        run(op)
+    path = str(failure.value).rsplit("every record's outcome: ", 1)[1].rstrip(")")
+    states = [line["state"] for line in iter_outcomes({"details": path})]
+    assert states.count("created") == 8
+    assert states.count("failed") == 1

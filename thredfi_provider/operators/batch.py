@@ -109,6 +109,7 @@ def enforce_policy(
     max_failures: int | None,
     on_conflict: str,
     what: str,
+    details: str | None = None,
 ) -> None:
     """Log the summary once, then decide the task state.
 
@@ -128,17 +129,19 @@ def enforce_policy(
         log.warning(
             "Thredfi %s %r in conflict on %s: %s", what, entry["external_id"], entry["field"], entry["reason"]
         )
-    if n_failed > len(failed[:50]) or n_conflicts > len(conflicts[:50]):
-        log.warning("Thredfi %s: the rest are in the summary's details report", what)
+    if details:
+        log.info("Thredfi %s: every record's outcome is in %s", what, details)
+    report = f" (every record's outcome: {details})" if details else ""
     allowed = max_failures if max_failures is not None else (0 if fail_on_error else n_failed)
     if n_failed > allowed:
         reason = f"{n_failed} of {summary.total} {what} failed (allowed: {allowed})"
         if summary.retryable_failures:
-            raise ThredfiBatchError(reason + "; transient faults remain, retrying the task is safe")
-        raise AirflowFailException(reason + "; first: " + failed[0]["error"])
+            raise ThredfiBatchError(reason + "; transient faults remain, retrying the task is safe" + report)
+        raise AirflowFailException(reason + "; first: " + failed[0]["error"] + report)
     if n_conflicts and on_conflict == "fail":
         first = conflicts[0]
         raise AirflowFailException(
             f"{n_conflicts} of {summary.total} {what} changed in the source in ways Thredfi cannot "
             f"apply (on_conflict='fail'); first: {first['external_id']!r} {first['field']}: {first['reason']}"
+            + report
         )

@@ -120,14 +120,17 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
                 run_jobs(self.jobs(client, grouped, lookups, summary), summary, self.max_workers)
             if self.legacy_summary_xcom:  # what the old names pushed; the new names return it, once
                 context["ti"].xcom_push(key="summary", value=summary.to_xcom())
+            value = self.result(summary, context)  # publishes a large report, also when failing
+            details = value.get("details") if isinstance(value, dict) else None
             enforce_policy(
                 summary,
                 fail_on_error=self.fail_on_error,
                 max_failures=self.max_failures,
                 on_conflict=self.on_conflict,
                 what=self.what,
+                details=details,
             )
-            return self.result(summary, context)
+            return value
         finally:
             seen.close()
             summary.close()
