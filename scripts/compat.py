@@ -44,8 +44,12 @@ TEST_REQUIREMENTS = [
 # execution API JSON without a content type, which current FastAPI refuses (422 on every task);
 # pinned as 3.1 pins itself, fastapi<0.118.
 # 3.2.2's in-process execution API fails to build its schema on FastAPI 0.137+ (pydantic
-# discriminator error), and cadwyn 8+ needs that FastAPI; 3.3 itself declares fastapi<0.137.
-PINS: dict[str, list[str]] = {"3.0": ["fastapi<0.118"], "3.2": ["fastapi<0.137", "cadwyn<7.1"]}
+# discriminator error; 3.3 declares fastapi<0.137), and on Starlette 1.x its versioned sub-app
+# loses the services registry its lifespan set (every task 500s); cadwyn 7+ wants newer of both.
+PINS: dict[str, list[str]] = {
+    "3.0": ["fastapi<0.118"],
+    "3.2": ["fastapi<0.137", "starlette<1", "cadwyn<7"],
+}
 IMPORT_TARGET_MS = 50.0
 LABELS = {
     "test_hook_and_test_connection": "hook + test_connection",
