@@ -21,6 +21,10 @@ BENCHMARKS = [
     "bench_update",
     "bench_client_cpu",
 ]
+# Run one by one at load average 5-9 on the 2-core machine (27 Nov 2026) these took about 500 s:
+# triggers 115-190, sync 109, import cost 67, pagination 55, faults 54, update 23-54, client CPU
+# 33-39. The samples were cut where a rate is steady (the guide's sequential pattern, client CPU
+# rounds); whether an idle machine stays within 300 s is for make bench's closing line to say.
 BUDGET_SECONDS = 300
 
 
