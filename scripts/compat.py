@@ -44,11 +44,11 @@ TEST_REQUIREMENTS = [
 # execution API JSON without a content type, which current FastAPI refuses (422 on every task);
 # pinned as 3.1 pins itself, fastapi<0.118.
 # 3.2.2's in-process execution API fails to build its schema on FastAPI 0.137+ (pydantic
-# discriminator error; 3.3 declares fastapi<0.137), and on Starlette 1.x its versioned sub-app
-# loses the services registry its lifespan set (every task 500s); cadwyn 7+ wants newer of both.
+# discriminator error; 3.3 declares fastapi<0.137), cadwyn 8+ needs that newer FastAPI, and with
+# svcs 26 the services registry its lifespan sets is not found by requests (every task 500s).
 PINS: dict[str, list[str]] = {
     "3.0": ["fastapi<0.118"],
-    "3.2": ["fastapi<0.137", "starlette<1", "cadwyn<7"],
+    "3.2": ["fastapi<0.137", "cadwyn<8", "svcs<26"],
 }
 IMPORT_TARGET_MS = 50.0
 LABELS = {
