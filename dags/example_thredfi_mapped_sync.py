@@ -1,9 +1,16 @@
 """Daily invoice sync fanned out per business with dynamic task mapping.
 
 One mapped task instance per business: on a distributed executor the instances spread over the
-workers, each holds only its own business's records and lookups, and a failed instance is retried
-alone (its reruns are exact: creates are keyed by ``external_id``). Each instance writes its ids
-back from its own summary, whichever form it took (inline, or a details report when large).
+workers, each pulls only its own business's item of the upstream XCom and keeps only its own
+lookups, and a failed instance is retried alone (its reruns are exact: creates are keyed by
+``external_id``). Each instance writes its ids back from its own summary, whichever form it took
+(inline, or a details report when large). A large report is read by ``store_invoice_ids``, which
+may run on another worker: set the Airflow Variable ``thredfi_details_path`` to storage every
+worker reads (``s3://bucket/thredfi/``); unset, reports go beside the task logs (one machine).
+
+The day's records pass through one XCom, which suits a day's volume. For a bulk load, map over
+chunks of business ids and let each instance read its own records (a generator or
+``SqlRecords``), as ``scripts/distributed/thredfi_scale_dags.py`` does.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ def example_thredfi_mapped_sync() -> None:
         max_workers=4,  # per instance: instances x max_workers is what Thredfi's rate limit sees
         chunk_size=5_000,
         on_conflict="warn",
+        details_path="{{ var.value.get('thredfi_details_path', '') }}",
         map_index_template="{{ task.business_id }}",
     ).expand_kwargs(per_business())
 

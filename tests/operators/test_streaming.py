@@ -220,3 +220,92 @@ def test_a_failing_large_batch_still_publishes_its_report_and_names_it(box, tmp_
     states = [line["state"] for line in iter_outcomes({"details": path})]
     assert states.count("created") == 8
     assert states.count("failed") == 1
+
+
+def test_the_deprecated_summary_push_keeps_every_id_in_a_large_batch(box, tmp_path, monkeypatch):
+    from thredfi_provider.operators.parties import ThredfiUpsertCustomersOperator
+
+    monkeypatch.setattr(summary_module, "INLINE_RECORDS", 3)
+    _, business_id = box
+    records = [{"external_id": f"c-{n}", "company_name": f"C {n}"} for n in range(6)]
+    with pytest.warns(DeprecationWarning, match="ThredfiSyncCustomersOperator"):
+        op = ThredfiUpsertCustomersOperator(
+            task_id="c", business_id=business_id, records=records, details_path=str(tmp_path)
+        )
+    returned, ti = run(op)
+    assert sorted(returned) == [f"c-{n}" for n in range(6)]
+    pushed = ti.xcom["summary"]
+    assert pushed["truncated"] is True
+    assert pushed["ids"] == returned
+    assert read_ids(pushed) == returned
+
+
+def test_a_storage_fault_does_not_fail_a_sync_that_landed(box, monkeypatch):
+    monkeypatch.setattr(summary_module, "INLINE_RECORDS", 2)
+    sandbox, business_id = box
+    records = [invoice(n) for n in range(4)]
+    op = ThredfiSyncInvoicesOperator(
+        task_id="s", business_id=business_id, records=records, details_path="nosuchscheme://x/"
+    )
+    summary, _ = run(op)
+    assert summary["created"] == 4
+    assert "details" not in summary
+    assert summary["details_error"]
+    with pytest.raises(ValueError, match="names no details report"):
+        read_ids(summary)
+    assert len(sandbox.records("invoices", business_id)) == 4
+
+
+def test_mapped_instances_and_tries_never_share_a_report_file(box, tmp_path, monkeypatch):
+    from tests.operators.conftest import StubDagRun, StubTaskInstance
+
+    monkeypatch.setattr(summary_module, "INLINE_RECORDS", 1)
+    _, business_id = box
+    paths = set()
+    for map_index, try_number in ((0, 1), (1, 1), (0, 2)):
+        ti = StubTaskInstance()
+        ti.map_index, ti.try_number = map_index, try_number  # type: ignore[attr-defined]
+        op = ThredfiSyncInvoicesOperator(task_id="s", business_id=business_id, records=[invoice(1), invoice(2)],
+                                         details_path=str(tmp_path / "report.jsonl"))  # fmt: skip
+        summary = op.execute({"ti": ti, "dag_run": StubDagRun(None)})  # type: ignore[arg-type]
+        paths.add(summary["details"])
+    assert len(paths) == 3
+
+
+def test_inline_outcomes_say_which_records_conflicted_or_failed():
+    summary = BatchSummary()
+    summary.record("a", "b", Outcome("created", "id-a"))
+    summary.record("c", "b", Outcome("conflict", "id-c", field="memo", reason="r"))
+    summary.fail("f", ThredfiRecordError("f", "memo", "bad"))
+    lines = list(iter_outcomes(summary.to_xcom()))
+    assert [(line["external_id"], line["state"]) for line in lines] == [
+        ("a", None),
+        ("c", "conflict"),
+        ("f", "failed"),
+    ]
+
+
+def test_an_error_while_building_jobs_sends_nothing_more():
+    import threading
+    import time
+
+    from thredfi_provider.operators.batch import Job, run_jobs
+
+    sent: list[int] = []
+    lock = threading.Lock()
+
+    def send(n: int) -> Outcome:
+        time.sleep(0.05)
+        with lock:
+            sent.append(n)
+        return Outcome("created", f"id-{n}")
+
+    def jobs():
+        for n in range(20):
+            yield Job(f"r{n}", "biz", lambda n=n: send(n))
+        raise RuntimeError("a bug while rendering record 20")
+
+    with pytest.raises(RuntimeError, match="record 20"):
+        run_jobs(jobs(), BatchSummary(), max_workers=2, in_flight=8)
+    time.sleep(0.3)  # what was on the wire finishes
+    assert len(sent) < 20, len(sent)  # the queued jobs were cancelled, not sent

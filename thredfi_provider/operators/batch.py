@@ -92,13 +92,21 @@ def run_jobs(
         else:
             summary.record(job.label, job.business_id, outcome)
 
-    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="thredfi") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="thredfi")
+    try:
         for job in jobs:
             if len(pending) >= limit:
                 settle_oldest()
             pending.append((job, pool.submit(run, job)))
         while pending:
             settle_oldest()
+    except BaseException:
+        # The task is failing (a bug, a timeout, SIGTERM): send nothing more. Requests already on
+        # the wire finish in the background, bounded by the client's deadlines; a retry of the
+        # task finds what they made.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return summary
 
 

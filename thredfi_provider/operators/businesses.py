@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.models import Business
-    from thredfi_provider.compat import Context
     from thredfi_provider.operators.batch import Outcome
     from thredfi_provider.operators.lookups import BusinessLookups, Record
     from thredfi_provider.operators.sources import RecordsSource
@@ -74,5 +73,5 @@ class ThredfiOnboardBusinessOperator(ThredfiSyncBusinessesOperator):
         warn_renamed("ThredfiOnboardBusinessOperator", "ThredfiSyncBusinessesOperator")
         super().__init__(records=[business] if business is not None else records, **kwargs)
 
-    def result(self, summary: BatchSummary, context: Context) -> dict[str, str]:
+    def result(self, summary: BatchSummary, value: dict[str, Any]) -> dict[str, str]:
         return ids_only(summary)

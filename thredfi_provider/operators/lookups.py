@@ -5,8 +5,11 @@ asked for and the match is checked here, and as soon as a server shows it ignore
 (a row with another ``external_id`` comes back) the whole list is read once, in pages, into an
 index. So resolving 1,000 references in a business of 20,000 invoices costs about 200 list
 requests against a strict server, and one request per reference against a server that honours
-the filter. A lookup that failed (an unknown business, a business of another partner) is
-remembered too, so 20 records of that business cost one request, not 20.
+the filter, for the first ``FILTERED_BEFORE_INDEX`` references of a kind; past those the index
+is read too, because it is cheaper per reference and keeps memory bounded by what Thredfi holds
+(packed), not by the number of distinct references a long source makes. A lookup that failed
+(an unknown business, a business of another partner) is remembered too, so 20 records of that
+business cost one request, not 20.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from thredfi_provider.client.models import Allocation
 
 T = TypeVar("T")
+FILTERED_BEFORE_INDEX = 100
 Record = dict[str, Any]
 
 
@@ -94,6 +98,7 @@ class BusinessLookups:
         self._memo: dict[Any, Any] = {}
         self._found: dict[tuple[str, str], Record | None] = {}
         self._filter_ignored: set[str] = set()
+        self._filtered: dict[str, int] = {}  # filtered lookups made, per resource
         self._lock = threading.Lock()
         self._key_locks: dict[Any, threading.Lock] = {}
 
@@ -214,8 +219,14 @@ class BusinessLookups:
         key = (resource, external_id)
         if key in self._found:
             return self._found[key]
-        if self.prefer_index or resource in self._filter_ignored or ("index", resource) in self._memo:
+        if (
+            self.prefer_index
+            or resource in self._filter_ignored
+            or ("index", resource) in self._memo
+            or self._filtered.get(resource, 0) >= FILTERED_BEFORE_INDEX
+        ):
             return self.index(resource).by_external_id.get(external_id)
+        self._filtered[resource] = self._filtered.get(resource, 0) + 1
         page = self._once(
             ("filtered", resource, external_id),
             lambda: next(

@@ -17,7 +17,6 @@ from thredfi_provider.operators.sync import ThredfiSyncOperator
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
     from thredfi_provider.client.models import Customer, Vendor
-    from thredfi_provider.compat import Context
     from thredfi_provider.operators.lookups import BusinessLookups, Record
     from thredfi_provider.operators.summary import BatchSummary
 
@@ -90,7 +89,7 @@ class ThredfiUpsertCustomersOperator(ThredfiSyncCustomersOperator):
         warn_renamed("ThredfiUpsertCustomersOperator", "ThredfiSyncCustomersOperator")
         super().__init__(**kwargs)
 
-    def result(self, summary: BatchSummary, context: Context) -> dict[str, str]:
+    def result(self, summary: BatchSummary, value: dict[str, Any]) -> dict[str, str]:
         return ids_only(summary)
 
 
@@ -103,5 +102,5 @@ class ThredfiUpsertVendorsOperator(ThredfiSyncVendorsOperator):
         warn_renamed("ThredfiUpsertVendorsOperator", "ThredfiSyncVendorsOperator")
         super().__init__(**kwargs)
 
-    def result(self, summary: BatchSummary, context: Context) -> dict[str, str]:
+    def result(self, summary: BatchSummary, value: dict[str, Any]) -> dict[str, str]:
         return ids_only(summary)

@@ -22,7 +22,9 @@ class SqlRecords:
     """Records from a query, run inside the task through the connection's common-sql hook.
 
     Rows become dicts keyed by the query's column names, fetched ``fetch_size`` at a time from a
-    server-side cursor where the driver has one, so the task never holds the result set:
+    server-side cursor where the driver has one (:func:`streaming_cursor`), so the task never
+    holds the result set. The query's connection (and, for PostgreSQL, its transaction) stays
+    open while the sync runs and is closed when it ends, failed or not:
 
     .. code-block:: python
 
@@ -64,8 +66,10 @@ class SqlRecords:
         if get_conn is None:
             raise TypeError(f"connection {self.conn_id!r} has no DB-API hook ({type(hook).__name__})")
         conn = get_conn()
+        if not hasattr(conn, "cursor"):
+            raise TypeError(f"connection {self.conn_id!r} is not a DB-API connection ({type(conn).__name__})")
         try:
-            cursor = conn.cursor()
+            cursor = streaming_cursor(conn)
             try:
                 if self.parameters is None:
                     cursor.execute(self.sql)
@@ -79,6 +83,23 @@ class SqlRecords:
                 cursor.close()
         finally:
             conn.close()
+
+
+def streaming_cursor(conn: Any) -> Any:
+    """A cursor that fetches rows from the server as they are asked for, where the driver has one.
+
+    A plain psycopg2 or MySQLdb cursor loads the whole result at ``execute``, which would make
+    ``fetch_size`` bound nothing: PostgreSQL (psycopg2 and psycopg 3) gets a named, server-side
+    cursor, MySQL an unbuffered ``SSCursor``. Other drivers (SQLite, Snowflake, most DB-API
+    drivers) already fetch lazily, or have no such cursor, and get the default.
+    """
+    module = type(conn).__module__.split(".")[0]
+    if module in ("psycopg2", "psycopg"):
+        return conn.cursor(name="thredfi_records")
+    if module in ("MySQLdb", "pymysql"):
+        cursors = __import__(f"{module}.cursors", fromlist=["SSCursor"])
+        return conn.cursor(cursors.SSCursor)
+    return conn.cursor()
 
 
 RecordsSource = (

@@ -145,10 +145,16 @@ class BatchSummary:
             "failed": [_clip_entry(e) for e in self.failed[:FIRST_ENTRIES]],
             "truncated": True,
         }
+        if self.keep_all_ids:
+            value["ids"] = self.ids  # the deprecated names' promise: every id, unbounded
         if publish is not None and self._spool is not None:
             self._spool.flush()
             self._spool.seek(0)
-            value["details"] = publish(self._spool)
+            try:
+                value["details"] = publish(self._spool)
+            except Exception as exc:  # the records are in Thredfi; a storage fault must not undo that
+                log.warning("Could not write the Thredfi summary's details report: %s", exc)
+                value["details_error"] = f"{type(exc).__name__}: {exc}"[:500]
         while _size(value) > MAX_XCOM_BYTES and (value["conflicts"] or value["failed"]):
             longer = "conflicts" if len(value["conflicts"]) >= len(value["failed"]) else "failed"
             value[longer].pop()
@@ -232,7 +238,11 @@ def _storage_path(url: str, conn_id: str | None = None) -> Any:
 
 
 def iter_outcomes(summary: Mapping[str, Any], conn_id: str | None = None) -> Iterator[dict[str, Any]]:
-    """Every record's outcome line: from the details report when there is one, else inline."""
+    """Every record's outcome line: from the details report when there is one, else inline.
+
+    Each line has ``external_id`` and ``state``; report lines say every state, inline ones only
+    ``"conflict"`` and ``"failed"`` (``None`` for a record Thredfi holds in another state).
+    """
     details = summary.get("details")
     if details:
         with _storage_path(str(details), conn_id).open("r", encoding="utf-8") as lines:
@@ -241,9 +251,16 @@ def iter_outcomes(summary: Mapping[str, Any], conn_id: str | None = None) -> Ite
                     yield json.loads(line)
         return
     if summary.get("truncated"):
-        raise ValueError("this summary was truncated and names no details report")
+        why = summary.get("details_error") or "no details report was written"
+        raise ValueError(f"this summary was truncated and names no details report ({why})")
+    conflicts = {entry["external_id"] for entry in summary.get("conflicts") or ()}
     for external_id, record_id in (summary.get("ids") or {}).items():
-        yield {"external_id": external_id, "id": record_id}
+        # Inline, only conflicts and failures say their state; the others are held in Thredfi.
+        yield {
+            "external_id": external_id,
+            "id": record_id,
+            "state": "conflict" if external_id in conflicts else None,
+        }
     for entry in summary.get("failed") or ():
         yield {"state": "failed", **entry}
 

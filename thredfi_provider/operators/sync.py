@@ -113,25 +113,27 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         seen = SeenKeys()
         lookups: dict[str, BusinessLookups] = {}  # per business, kept across chunks
         client = self.client
+        records = iter_records(self.records, context)
         try:
-            numbered = enumerate(iter_records(self.records, context))
-            for chunk in chunked(numbered, self.chunk_size):
+            for chunk in chunked(enumerate(records), self.chunk_size):
                 grouped = self.validate(chunk, summary, seen)
                 run_jobs(self.jobs(client, grouped, lookups, summary), summary, self.max_workers)
+            value = summary.to_xcom(publish=self.publisher(context))  # published also when failing
             if self.legacy_summary_xcom:  # what the old names pushed; the new names return it, once
-                context["ti"].xcom_push(key="summary", value=summary.to_xcom())
-            value = self.result(summary, context)  # publishes a large report, also when failing
-            details = value.get("details") if isinstance(value, dict) else None
+                context["ti"].xcom_push(key="summary", value=value)
             enforce_policy(
                 summary,
                 fail_on_error=self.fail_on_error,
                 max_failures=self.max_failures,
                 on_conflict=self.on_conflict,
                 what=self.what,
-                details=details,
+                details=value.get("details"),
             )
-            return value
+            return self.result(summary, value)
         finally:
+            close = getattr(records, "close", None)  # a generator or SqlRecords' cursor and connection
+            if close is not None:
+                close()
             seen.close()
             summary.close()
 
@@ -297,8 +299,9 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         """Apply a change; by default there is no published endpoint, so it is a conflict."""
         return conflict(held, diff, f"Thredfi publishes no update endpoint for {self.what}")
 
-    def result(self, summary: BatchSummary, context: Context) -> Any:
-        return summary.to_xcom(publish=self.publisher(context))
+    def result(self, summary: BatchSummary, value: dict[str, Any]) -> Any:
+        """What the task returns: the summary's XCom form (the deprecated names return ids)."""
+        return value
 
     def publisher(self, context: Context) -> Callable[[IO[str]], str]:
         """Where a large batch's report goes: ``details_path``, or beside the task's logs.
@@ -310,7 +313,11 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         def publish(spool: IO[str]) -> str:
             ti = context["ti"]
             target = self.details_path or default_details_path(ti)
-            if not target.endswith(".jsonl"):
+            # Always named per mapped instance and try: instances sharing one details_path, or a
+            # retry, must never overwrite (and so mis-attribute) another's report.
+            if target.endswith(".jsonl"):
+                target = target.removesuffix(".jsonl") + "." + report_name(ti)
+            else:
                 target = target.rstrip("/") + "/" + report_name(ti)
             return publish_to(target, self.details_conn_id)(spool)
 
