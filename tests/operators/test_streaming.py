@@ -309,3 +309,28 @@ def test_an_error_while_building_jobs_sends_nothing_more():
         run_jobs(jobs(), BatchSummary(), max_workers=2, in_flight=8)
     time.sleep(0.3)  # what was on the wire finishes
     assert len(sent) < 20, len(sent)  # the queued jobs were cancelled, not sent
+
+
+def test_held_records_move_to_disk_past_the_memory_budget_and_read_the_same(box, monkeypatch):
+    from thredfi_provider.operators import packed as packed_module
+    from thredfi_provider.operators.lookups import BusinessLookups, Index
+
+    monkeypatch.setattr(packed_module, "MEMORY_BUDGET", 20_000)
+    records = [{"id": f"id-{n}", "external_id": f"e-{n}", "memo": "x" * 100, "n": n} for n in range(300)]
+    index = Index(iter(records))
+    assert index.by_external_id.spilled
+    assert len(index.by_external_id) == len(index.by_id) == 300
+    assert index.by_external_id["e-7"] == records[7]
+    assert index.by_id.get("id-299") == records[299]
+    assert "e-300" not in index.by_external_id
+    assert sorted(r["n"] for r in index.by_external_id.values()) == list(range(300))
+    # And a whole sync and rerun work from a spilled index.
+    sandbox, business_id = box
+    synced = [invoice(n) for n in range(40)]
+    run(ThredfiSyncInvoicesOperator(task_id="s", business_id=business_id, records=synced))
+    synced[5] = invoice(5, cents=123)
+    summary, _ = run(ThredfiSyncInvoicesOperator(task_id="s", business_id=business_id, records=synced))
+    assert (summary["updated"], summary["unchanged"]) == (1, 39)
+    held = BusinessLookups(make_client(sandbox), business_id).index("invoices")
+    assert held.by_external_id.spilled
+    assert held.by_external_id["inv-5"]["id"] == summary["ids"]["inv-5"]
