@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from thredfi_provider.compat import AirflowException, AirflowFailException
-from thredfi_provider.operators.summary import BatchSummary
 
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiError
+    from thredfi_provider.operators.summary import BatchSummary
 
 log = logging.getLogger(__name__)
 

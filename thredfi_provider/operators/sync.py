@@ -20,8 +20,6 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, 
 
 from thredfi_provider.operators.base import ThredfiBaseOperator
 from thredfi_provider.operators.batch import Job, Outcome, enforce_policy, run_jobs
-from thredfi_provider.operators.sources import RecordsSource, chunked, iter_records
-from thredfi_provider.operators.summary import BatchSummary
 
 if TYPE_CHECKING:
     from thredfi_provider.client import ThredfiClient
@@ -30,6 +28,8 @@ if TYPE_CHECKING:
     from thredfi_provider.compat import Context
     from thredfi_provider.operators.dedup import SeenKeys
     from thredfi_provider.operators.lookups import BusinessLookups, Record
+    from thredfi_provider.operators.sources import RecordsSource
+    from thredfi_provider.operators.summary import BatchSummary
 
 M = TypeVar("M", bound="RecordModel")
 OnConflict = Literal["fail", "warn"]
@@ -107,7 +107,10 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         return cast("type[M]", getattr(models, cls.model_name))
 
     def execute(self, context: Context) -> Any:
+        # Imported here, not at the top: a DAG file that imports the operator pays for none of it.
         from thredfi_provider.operators.dedup import SeenKeys
+        from thredfi_provider.operators.sources import chunked, iter_records
+        from thredfi_provider.operators.summary import BatchSummary
 
         summary = BatchSummary(keep_all_ids=self.legacy_summary_xcom)
         seen = SeenKeys()
