@@ -241,6 +241,47 @@ def test_twenty_triggers_read_the_connection_once(thredfi_sandbox, unpaid, monke
     hook_module.clear_shared_clients()
 
 
+def test_triggers_waiting_for_the_connection_resume_one_per_loop_iteration(
+    thredfi_sandbox, thredfi_conn_id, monkeypatch
+):
+    """A future wakes all its waiters in one loop iteration: 2,000 triggers stalled the loop."""
+    from thredfi_provider.hooks import thredfi as hook_module
+    from thredfi_provider.hooks.thredfi import ThredfiHook
+
+    hook_module.clear_shared_clients()
+    real = ThredfiHook.aget_connection.__func__
+
+    async def slow(cls, conn_id):
+        await asyncio.sleep(0.05)
+        return await real(cls, conn_id)
+
+    monkeypatch.setattr(ThredfiHook, "aget_connection", classmethod(slow))
+    ticks = 0
+    resumed: list[int] = []
+
+    async def ticker(stop: asyncio.Event) -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    async def one() -> None:
+        await ThredfiHook("thredfi_default").aget_conn()
+        resumed.append(ticks)
+
+    async def many() -> None:
+        stop = asyncio.Event()
+        counting = asyncio.create_task(ticker(stop))
+        await asyncio.gather(*(one() for _ in range(50)))
+        stop.set()
+        await counting
+
+    asyncio.run(many())
+    per_iteration = max(resumed.count(tick) for tick in set(resumed))
+    assert per_iteration <= 2, per_iteration
+    hook_module.clear_shared_clients()
+
+
 def test_the_trigger_module_does_not_import_the_sensor():
     """The status check lives in the hook: triggers depend on hooks, never on sensors."""
     import subprocess

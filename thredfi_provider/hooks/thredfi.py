@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,19 @@ def shared_client(settings: ClientSettings) -> ThredfiClient:
     return client
 
 
+def _peek_client(settings: ClientSettings) -> ThredfiClient | None:
+    """The shared client if one exists, for the event loop: never builds, never waits on the lock."""
+    if not _CLIENTS_LOCK.acquire(blocking=False):
+        return None
+    try:
+        client = _CLIENTS.get(settings)
+        if client is not None:
+            _CLIENTS.move_to_end(settings)
+        return client
+    finally:
+        _CLIENTS_LOCK.release()
+
+
 def clear_shared_clients() -> None:
     """Forget every shared client (a fresh process's state; for tests and benchmarks)."""
     with _CLIENTS_LOCK:
@@ -119,10 +133,15 @@ class ThredfiHook(BaseHook):
         share one lookup) and again after :data:`CONNECTION_TTL_SECONDS`, so a rotated key is
         picked up within minutes while 2,000 triggers cost one lookup, not 2,000.
         """
-        if self._client is None:
+        client = self._client
+        if client is None:
             settings = await _cached_settings(self.thredfi_conn_id)
-            self._client = await asyncio.to_thread(shared_client, settings)
-        return self._client
+            # Built once, in a worker thread; every later trigger takes it without a thread hop.
+            client = _peek_client(settings)
+            if client is None:
+                client = await asyncio.to_thread(shared_client, settings)
+            self._client = client
+        return client
 
     def check_resource(
         self, query: ResourceQuery, predicate: Callable[[dict[str, Any]], bool] | None = None
@@ -206,6 +225,16 @@ class ThredfiHook(BaseHook):
         }
 
 
+_WAITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _waiters(loop: asyncio.AbstractEventLoop, conn_id: str) -> asyncio.Lock:
+    """The lock that releases a connection's waiting triggers one per loop iteration."""
+    return _WAITERS.setdefault(loop, {}).setdefault(conn_id, asyncio.Lock())
+
+
 async def _cached_settings(conn_id: str) -> ClientSettings:
     """Settings per connection id, looked up at most once per TTL by all triggers together.
 
@@ -223,7 +252,13 @@ async def _cached_settings(conn_id: str) -> ClientSettings:
             and time.monotonic() - fetched_at < CONNECTION_TTL_SECONDS
         ):
             try:
-                return await asyncio.shield(future)
+                if future.done():
+                    return future.result()
+                # Queue behind a lock rather than on the future: a future wakes all its waiters
+                # in one loop iteration (2,000 triggers starting together stalled the loop for
+                # ~100 ms), a lock wakes them one per iteration.
+                async with _waiters(loop, conn_id):
+                    return await asyncio.shield(future)
             except asyncio.CancelledError:
                 if not future.cancelled():
                     raise  # we were cancelled, not the lookup
