@@ -15,6 +15,18 @@ from collections.abc import Iterable
 _PARAMS = 500  # below SQLite's smallest host-parameter limit (999)
 
 
+def scratch_db() -> sqlite3.Connection:
+    """A private temporary SQLite file (deleted when closed) with at most 4 MB of pages in memory.
+
+    Durability is not wanted: the file lives for one task, so no journal and no fsync.
+    """
+    db = sqlite3.connect("", check_same_thread=False)  # "": a private temporary file
+    db.execute("PRAGMA cache_size = -4096")
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    return db
+
+
 class SeenKeys:
     """A set of keys that spills to disk once it holds ``memory_limit`` of them."""
 
@@ -42,10 +54,7 @@ class SeenKeys:
         return repeated
 
     def _spill(self) -> None:
-        db = sqlite3.connect("", check_same_thread=False)  # "": a private temporary file
-        db.execute("PRAGMA cache_size = -4096")  # at most 4 MB of pages in memory
-        db.execute("PRAGMA journal_mode = OFF")
-        db.execute("PRAGMA synchronous = OFF")
+        db = scratch_db()
         db.execute("CREATE TABLE seen (k TEXT PRIMARY KEY) WITHOUT ROWID")
         db.executemany("INSERT INTO seen VALUES (?)", ((k,) for k in self._memory))
         self._memory = set()

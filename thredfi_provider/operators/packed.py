@@ -87,10 +87,9 @@ class Packed(Mapping[str, Record]):
     def spill(self) -> None:
         """Move this map to a temporary SQLite file and give its bytes back to the budget."""
         global _in_memory
-        db = sqlite3.connect("", check_same_thread=False)  # "": a private temporary file
-        db.execute("PRAGMA cache_size = -4096")
-        db.execute("PRAGMA journal_mode = OFF")
-        db.execute("PRAGMA synchronous = OFF")
+        from thredfi_provider.operators.dedup import scratch_db
+
+        db = scratch_db()
         db.execute("CREATE TABLE packed (k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID")
         db.executemany("INSERT INTO packed VALUES (?, ?)", self._data.items())
         with _budget_lock:
