@@ -93,7 +93,8 @@ def main() -> None:
         asyncio.run(_serve(args.serve))
         return
 
-    from thredfi_provider.client import ClientSettings, ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
+    from thredfi_provider.client.settings import ClientSettings
 
     port = free_port()
     server = subprocess.Popen(
@@ -115,7 +116,7 @@ def main() -> None:
         settings = ClientSettings(base, "7b0c9f3e-bench-4d2a-9e61-000000000001", "bench-key")
         client = ThredfiClient(settings)
         rescanning = ThredfiClient(settings)
-        rescanning._session.trust_env = True  # as before issue 16: the environment read per request
+        rescanning.transport.session.trust_env = True  # as before issue 16: the environment read per request
         variants: dict[str, Callable[[], object]] = {
             "raw": lambda: raw.get(url, timeout=30).json(),
             "client": lambda: client.request_json("GET", path),

@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=20_000)
     parser.add_argument("--payments", type=int, default=1_000)
     args = parser.parse_args()
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
     from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
 

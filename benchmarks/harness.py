@@ -85,7 +85,8 @@ def use_connection(box: Sandbox) -> None:
 
 
 def client_for(box: Sandbox, **options: Any) -> Any:
-    from thredfi_provider.client import ClientSettings, ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
+    from thredfi_provider.client.settings import ClientSettings
 
     return ThredfiClient(ClientSettings(box.base_url, PARTNER_ID, API_KEY, **options))
 
@@ -98,7 +99,7 @@ def onboard(client: Any, external_id: str, customers: int = 1) -> str:
         ).record["id"]
     )  # fmt: skip
     for n in range(customers):
-        client.create_customer(business_id, {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
+        client.create(business_id, "customers", {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
     return business_id
 
 

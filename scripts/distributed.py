@@ -367,7 +367,8 @@ class Deployment:
         return stats
 
     def client(self) -> Any:
-        from thredfi_provider.client import ClientSettings, ThredfiClient
+        from thredfi_provider.client.client import ThredfiClient
+        from thredfi_provider.client.settings import ClientSettings
 
         return ThredfiClient(
             ClientSettings(self.sandbox_url, PARTNER_ID, self.sandbox_key, max_retry_seconds=60)

@@ -23,7 +23,8 @@ os.environ.setdefault(
     "AIRFLOW__CORE__DAGS_FOLDER", os.path.join(os.path.dirname(os.path.dirname(__file__)), "dags")
 )
 
-from thredfi_provider.client import ClientSettings, ThredfiClient  # ruff: ignore[module-import-not-at-top-of-file]
+from thredfi_provider.client.client import ThredfiClient  # ruff: ignore[module-import-not-at-top-of-file]
+from thredfi_provider.client.settings import ClientSettings  # ruff: ignore[module-import-not-at-top-of-file]
 from thredfi_provider.sandbox.server import SandboxServer  # ruff: ignore[module-import-not-at-top-of-file]
 
 
@@ -71,8 +72,8 @@ def seeded(thredfi_sandbox, thredfi_conn_id):
     client = make_client(thredfi_sandbox)
     business_id = onboard(client, "acme")
     for n in (1, 2):
-        client.create_customer(business_id, {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
-    client.create_vendor(business_id, {"external_id": "vend-1", "company_name": "Vendor 1"})
+        client.create(business_id, "customers", {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
+    client.create(business_id, "vendors", {"external_id": "vend-1", "company_name": "Vendor 1"})
     return business_id
 
 

@@ -7,13 +7,8 @@ import logging
 import pytest
 
 from tests.conftest import make_client, onboard
-from thredfi_provider.client import (
-    ThredfiAuthError,
-    ThredfiPermissionError,
-    ThredfiValidationError,
-    resolve_base_url,
-)
-from thredfi_provider.client.settings import InsecureURLError
+from thredfi_provider.client.errors import ThredfiAuthError, ThredfiPermissionError, ThredfiValidationError
+from thredfi_provider.client.settings import InsecureURLError, resolve_base_url
 
 
 def test_thousand_calls_to_one_business_make_two_token_requests(thredfi_sandbox, client):
@@ -29,8 +24,8 @@ def test_thousand_calls_to_one_business_make_two_token_requests(thredfi_sandbox,
 
 def test_each_business_gets_its_own_token(thredfi_sandbox, client):
     a, b = onboard(client, "a"), onboard(client, "b")
-    client.create_customer(a, {"external_id": "c", "company_name": "A's customer"})
-    client.create_customer(b, {"external_id": "c", "company_name": "B's customer"})
+    client.create(a, "customers", {"external_id": "c", "company_name": "A's customer"})
+    client.create(b, "customers", {"external_id": "c", "company_name": "B's customer"})
     assert thredfi_sandbox.counter("business_token") == 2
     assert [c["company_name"] for c in client.list_records(a, "customers")] == ["A's customer"]
     assert [c["company_name"] for c in client.list_records(b, "customers")] == ["B's customer"]
@@ -78,7 +73,7 @@ def test_503_is_retried_until_success(thredfi_sandbox, client):
     business_id = onboard(client)
     thredfi_sandbox.set_faults(error_rate=0.5, seed=7, retry_after=0.01)
     for i in range(20):
-        client.create_customer(business_id, {"external_id": f"c{i}", "company_name": f"C{i}"})
+        client.create(business_id, "customers", {"external_id": f"c{i}", "company_name": f"C{i}"})
     thredfi_sandbox.set_faults()
     assert thredfi_sandbox.counter("fault_error") > 0
     assert client.stats.retries >= thredfi_sandbox.counter("fault_error")
@@ -103,8 +98,8 @@ def test_400_is_not_retried_and_names_the_field(thredfi_sandbox, client):
     list(client.list_records(business_id, "customers"))  # mint the business token first
     before = thredfi_sandbox.counter("requests")
     with pytest.raises(ThredfiValidationError) as info:
-        client.create_customer(
-            business_id, {"external_id": "c1", "company_name": "X", "email": "not-an-email"}
+        client.create(
+            business_id, "customers", {"external_id": "c1", "company_name": "X", "email": "not-an-email"}
         )
     assert thredfi_sandbox.counter("requests") - before == 1
     assert info.value.status == 400
@@ -126,7 +121,7 @@ def test_pagination_reads_every_page_in_both_published_shapes(thredfi_sandbox_fa
     client = make_client(sandbox, page_size=10)
     business_id = onboard(client)
     for i in range(25):
-        client.create_customer(business_id, {"external_id": f"c{i:02d}", "company_name": f"C{i}"})
+        client.create(business_id, "customers", {"external_id": f"c{i:02d}", "company_name": f"C{i}"})
     before = sandbox.counter("requests")
     names = [c["external_id"] for c in client.list_records(business_id, "customers")]
     assert names == [f"c{i:02d}" for i in range(25)]
@@ -137,7 +132,7 @@ def test_pagination_is_lazy(thredfi_sandbox):
     client = make_client(thredfi_sandbox, page_size=5)
     business_id = onboard(client)
     for i in range(20):
-        client.create_customer(business_id, {"external_id": f"c{i}", "company_name": f"C{i}"})
+        client.create(business_id, "customers", {"external_id": f"c{i}", "company_name": f"C{i}"})
     before = thredfi_sandbox.counter("requests")
     first = next(iter(client.list_records(business_id, "customers")))
     assert first["external_id"] == "c0"
@@ -150,7 +145,7 @@ def test_partner_token_falls_back_to_json_body(thredfi_sandbox_factory):
     assert list(client.list_businesses()) == []
     assert sandbox.counter("partner_token") == 2  # form refused, JSON accepted
     client.stats.token_requests = 0
-    client._tokens.clear()
+    client.requestor.tokens.clear()
     list(client.list_businesses())
     assert client.stats.token_requests == 1  # the working style is remembered
 
@@ -173,12 +168,12 @@ def test_secrets_never_reach_logs_or_exceptions(thredfi_sandbox, caplog):
     business_id = onboard(client)
     thredfi_sandbox.set_faults(error_rate=0.3, seed=11, retry_after=0.01)
     for i in range(10):
-        client.create_customer(business_id, {"external_id": f"c{i}", "company_name": "C"})
+        client.create(business_id, "customers", {"external_id": f"c{i}", "company_name": "C"})
     thredfi_sandbox.set_faults()
     errors = []
     for bad in ({"company_name": "C", "email": "bad"}, {"external_id": "z"}):
         with pytest.raises(ThredfiValidationError) as info:
-            client.create_customer(business_id, bad)
+            client.create(business_id, "customers", bad)
         errors.append(str(info.value) + repr(info.value))
     wrong = make_client(thredfi_sandbox, api_key="another-wrong-key-1234")
     with pytest.raises(ThredfiAuthError) as info:

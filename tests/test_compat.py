@@ -133,7 +133,7 @@ def test_hook_and_test_connection(sandbox, business):
 def test_sensor_deferrable_through_dag_test(airflow_db, compat_dags, sandbox, business):
     """The first poke finds nothing, so the sensor defers; the trigger sees the record appear."""
     client = make_client(sandbox)
-    client.create_customer(business, {"external_id": "late-1", "company_name": "Late"})
+    client.create(business, "customers", {"external_id": "late-1", "company_name": "Late"})
     arrived = threading.Event()
     stop = threading.Event()
 
@@ -143,8 +143,9 @@ def test_sensor_deferrable_through_dag_test(airflow_db, compat_dags, sandbox, bu
         baseline = sandbox.counter("requests")
         while not stop.wait(0.2):
             if sandbox.counter("requests") - baseline >= 6:
-                client.create_invoice(
+                client.create(
                     business,
+                    "invoices",
                     {**compat_dags.invoice(9), "external_id": "late-inv", "customer_external_id": "late-1"},
                 )
                 arrived.set()

@@ -81,9 +81,9 @@ def test_verify_is_off_only_when_explicitly_false_and_that_is_logged_each_time(c
     assert settings_from_connection(conn(extra={"verify": str(bundle)})).verify == str(bundle)
     settings = settings_from_connection(conn(extra={"verify": "false"}))
     assert settings.verify is False
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
 
-    with caplog.at_level(logging.WARNING, logger="thredfi_provider.client.client"):
+    with caplog.at_level(logging.WARNING, logger="thredfi_provider.client.transport"):
         ThredfiClient(settings).close()
         ThredfiClient(settings).close()
     warnings = [r for r in caplog.records if "verification is OFF" in r.getMessage()]
@@ -93,7 +93,7 @@ def test_verify_is_off_only_when_explicitly_false_and_that_is_logged_each_time(c
 def test_the_client_cache_is_bounded_and_closes_what_it_evicts(monkeypatch):
     hook_module.clear_shared_clients()
     closed: list[object] = []
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
 
     monkeypatch.setattr(ThredfiClient, "close", lambda self: closed.append(self))
     clients = [

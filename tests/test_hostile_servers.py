@@ -11,16 +11,16 @@ import time
 import pytest
 
 from tests.hostile_server import HostileServer
-from thredfi_provider.client import (
-    ClientSettings,
-    ThredfiClient,
+from thredfi_provider.client.client import ThredfiClient
+from thredfi_provider.client.errors import (
     ThredfiConnectionError,
     ThredfiError,
     ThredfiRateLimitError,
+    ThredfiRetryLaterError,
     ThredfiServerError,
     ThredfiValidationError,
 )
-from thredfi_provider.client.errors import ThredfiRetryLaterError
+from thredfi_provider.client.settings import ClientSettings
 
 
 @pytest.fixture

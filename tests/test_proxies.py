@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import make_client, onboard
-from thredfi_provider.client import ClientSettings, ThredfiClient
+from thredfi_provider.client.client import ThredfiClient
 from thredfi_provider.client.errors import ThredfiConnectionError
+from thredfi_provider.client.settings import ClientSettings
 
 PROXY_VARIABLES = (
     "http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
@@ -150,8 +151,8 @@ def test_the_environment_is_read_once_when_the_client_is_built(thredfi_sandbox, 
 
 def _session_verify(**options: object) -> object:
     client = ThredfiClient(ClientSettings("https://thredfi.invalid", "partner", "key", **options))  # type: ignore[arg-type]
-    assert client._session.trust_env is False
-    return client._session.verify
+    assert client.transport.session.trust_env is False
+    return client.transport.session.verify
 
 
 def test_a_ca_bundle_from_the_environment_is_honoured_when_verify_is_on(clean_env, tmp_path):

@@ -28,14 +28,15 @@ def _pay(sandbox, business_id, delay=0.0):
         time.sleep(delay)
         client = make_client(sandbox)
         invoice_id = next(iter(client.list_records(business_id, "invoices")))["id"]
-        client.record_payment(
+        client.create(
             business_id,
+            "invoices/payments",
             {
                 "amount_cents": 700,
                 "payment_date": "2024-03-05",
                 "allocations": [{"invoice_id": invoice_id, "amount_cents": 700}],
             },
-            "test-pay",
+            idempotency_key="test-pay",
         )
 
     thread = threading.Thread(target=pay)

@@ -90,7 +90,7 @@ def _task_state(env: dict[str, str], run_id: str) -> str | None:
 def test_deferrable_sensor_completes_under_airflow_standalone(thredfi_sandbox, tmp_path):
     client = make_client(thredfi_sandbox)
     business_id = onboard(client, "standalone")
-    client.create_customer(business_id, {"external_id": "cust-1", "company_name": "Customer"})
+    client.create(business_id, "customers", {"external_id": "cust-1", "company_name": "Customer"})
     customer_id = next(iter(client.list_records(business_id, "customers")))["id"]
     invoice = client.create_invoice(
         business_id,

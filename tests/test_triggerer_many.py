@@ -205,13 +205,14 @@ def _all_in(api: str, state: str) -> tuple[bool, object]:
 def test_a_burst_of_triggers_on_a_fresh_triggerer_all_fire(thredfi_sandbox, tmp_path, processes):
     client = make_client(thredfi_sandbox)
     business_id = onboard(client, "burst")
-    customer_id = client.create_customer(
-        business_id, {"external_id": "cust-1", "company_name": "Customer"}
+    customer_id = client.create(
+        business_id, "customers", {"external_id": "cust-1", "company_name": "Customer"}
     ).record["id"]
     external_ids = [f"inv-burst-{n}" for n in range(BURST)]
     invoice_ids = [
-        client.create_invoice(
+        client.create(
             business_id,
+            "invoices",
             {"external_id": external_id, "customer_id": customer_id, "sent_at": "2024-03-01",
              "line_items": [{"description": "Work", "quantity": 1, "unit_price_cents": 5000, "account_code": "4000"}]},
         ).record["id"]
@@ -274,11 +275,12 @@ def test_a_burst_of_triggers_on_a_fresh_triggerer_all_fire(thredfi_sandbox, tmp_
 
     # Met at every trigger's first poll, so the triggerer only has to start them all at once.
     for n, invoice_id in enumerate(invoice_ids):
-        client.record_payment(
+        client.create(
             business_id,
+            "invoices/payments",
             {"external_id": f"pay-burst-{n}", "total_amount_cents": 5000, "amount_cents": 5000,
              "payment_date": "2024-03-02", "allocations": [{"invoice_id": invoice_id, "amount_cents": 5000}]},
-            f"burst-payment-{n}",
+            idempotency_key=f"burst-payment-{n}",
         )  # fmt: skip
 
     polled_before = thredfi_sandbox.counter("requests")

@@ -22,7 +22,8 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from tests.conftest import onboard
 from tests.operators.conftest import invoice, run
-from thredfi_provider.client import ClientSettings, ThredfiClient
+from thredfi_provider.client.client import ThredfiClient
+from thredfi_provider.client.settings import ClientSettings
 from thredfi_provider.sandbox.config import FaultConfig
 
 PARTNER = "3f1c2b7a-9d4e-4c1a-8b2f-6e5d4c3b2a10"
@@ -92,12 +93,12 @@ def two_partners(request, thredfi_sandbox_factory, fast_conn):
     fast_conn(sandbox)
     own_client = ThredfiClient(ClientSettings(sandbox.base_url, PARTNER, "sk_first_partner_key"))
     own = onboard(own_client, "own")
-    own_client.create_customer(own, {"external_id": "cust-1", "company_name": "Customer 1"})
-    own_client.create_vendor(own, {"external_id": "vend-1", "company_name": "Vendor 1"})
+    own_client.create(own, "customers", {"external_id": "cust-1", "company_name": "Customer 1"})
+    own_client.create(own, "vendors", {"external_id": "vend-1", "company_name": "Vendor 1"})
     other_client = ThredfiClient(ClientSettings(sandbox.base_url, OTHER_PARTNER, "sk_other_key"))
     foreign = onboard(other_client, "foreign")
-    other_client.create_customer(foreign, {"external_id": "cust-1", "company_name": "Theirs"})
-    other_client.create_vendor(foreign, {"external_id": "vend-1", "company_name": "Theirs"})
+    other_client.create(foreign, "customers", {"external_id": "cust-1", "company_name": "Theirs"})
+    other_client.create(foreign, "vendors", {"external_id": "vend-1", "company_name": "Theirs"})
     return sandbox, own, foreign
 
 

@@ -10,7 +10,6 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from tests.operators.conftest import invoice, run
-from thredfi_provider.operators.batch import ThredfiBatchError
 from thredfi_provider.operators.bills import ThredfiRecordBillPaymentsOperator, ThredfiSyncBillsOperator
 from thredfi_provider.operators.businesses import ThredfiOnboardBusinessOperator
 from thredfi_provider.operators.generic import ThredfiOperator
@@ -18,6 +17,7 @@ from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 from thredfi_provider.operators.ledger import ThredfiExportLedgerOperator
 from thredfi_provider.operators.parties import ThredfiUpsertCustomersOperator, ThredfiUpsertVendorsOperator
 from thredfi_provider.operators.payments import ThredfiRecordPaymentsOperator
+from thredfi_provider.operators.task_policy import ThredfiBatchError
 
 BUSINESS = {
     "legal_name": "Shop Ltd",

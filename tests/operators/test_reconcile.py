@@ -19,7 +19,7 @@ def box(request, thredfi_sandbox_factory, fast_conn):
     fast_conn(sandbox)
     client = make_client(sandbox)
     business_id = onboard(client, "acme")
-    client.create_customer(business_id, {"external_id": "cust-1", "company_name": "Customer 1"})
+    client.create(business_id, "customers", {"external_id": "cust-1", "company_name": "Customer 1"})
     return sandbox, client, business_id
 
 

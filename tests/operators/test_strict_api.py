@@ -21,15 +21,15 @@ def strict(thredfi_sandbox_factory, fast_conn):
     fast_conn(sandbox)
     client = make_client(sandbox)
     business_id = onboard(client, "acme")
-    client.create_customer(business_id, {"external_id": "cust-1", "company_name": "Customer 1"})
-    client.create_customer(business_id, {"external_id": "cust-2", "company_name": "Customer 2"})
+    client.create(business_id, "customers", {"external_id": "cust-1", "company_name": "Customer 1"})
+    client.create(business_id, "customers", {"external_id": "cust-2", "company_name": "Customer 2"})
     return sandbox, client, business_id
 
 
 @pytest.fixture
 def invoice_lists(monkeypatch) -> list[str]:
     """Every GET of an invoice list any client makes from now on."""
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
 
     seen: list[str] = []
     real = ThredfiClient.request
@@ -99,7 +99,7 @@ def test_a_payment_by_written_back_invoice_id_needs_no_list_lookup(strict, invoi
 
 def test_api_reference_line_shapes_are_accepted_and_sent(strict):
     sandbox, client, business_id = strict
-    [account] = [a for a in client.list_accounts(business_id) if a["code"] == "4100"] or [None]
+    [account] = [a for a in client.list_records(business_id, "account") if a["code"] == "4100"] or [None]
     assert account is not None, "the sandbox's chart of accounts has a 4100"
     line = {"description": "Work", "quantity": 2, "unit_price": 500,
             "account_identifier": {"id": account["id"], "type": "AccountId"}}  # fmt: skip
@@ -174,8 +174,8 @@ def test_the_deferrable_trigger_waits_for_a_paid_invoice_in_strict_mode(strict):
 def test_a_transient_lookup_failure_is_not_remembered(thredfi_sandbox, seeded):
     """An outage during one record's lookup must not fail every later record of the business."""
     from tests.conftest import make_client as client_for
-    from thredfi_provider.client import ThredfiServerError
-    from thredfi_provider.operators.lookups import BusinessLookups
+    from thredfi_provider.client.errors import ThredfiServerError
+    from thredfi_provider.operators.business_lookups import BusinessLookups
     from thredfi_provider.sandbox.config import FaultConfig
 
     lookups = BusinessLookups(client_for(thredfi_sandbox, max_retries=0), seeded)

@@ -28,8 +28,8 @@ def box(request, thredfi_sandbox_factory, fast_conn):
     client = make_client(sandbox)
     business_id = onboard(client, "acme")
     for n in (1, 2):
-        client.create_customer(business_id, {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
-    client.create_vendor(business_id, {"external_id": "vend-1", "company_name": "Vendor 1"})
+        client.create(business_id, "customers", {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
+    client.create(business_id, "vendors", {"external_id": "vend-1", "company_name": "Vendor 1"})
     return sandbox, business_id
 
 

@@ -30,7 +30,7 @@ def business_with_customers(sandbox, external_id: str = "acme", customers: int =
     client = make_client(sandbox)
     business_id = onboard(client, external_id)
     for n in range(1, customers + 1):
-        client.create_customer(business_id, {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
+        client.create(business_id, "customers", {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
     return business_id
 
 

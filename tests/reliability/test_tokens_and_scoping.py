@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import make_client, onboard
 from tests.operators.conftest import run
 from tests.reliability.conftest import business_with_customers, invoice_records, ledger_state
-from thredfi_provider.client import ClientSettings, resolve_base_url
+from thredfi_provider.client.settings import ClientSettings, resolve_base_url
 
 
 def _during_sync(sandbox, business_id: str, when: int, action) -> None:
@@ -78,7 +78,7 @@ def test_a_business_token_never_reaches_another_business(thredfi_sandbox, fast_c
 
 def test_a_misrouted_business_token_is_caught_by_the_sandbox(thredfi_sandbox):
     """The property above can fail: a business token sent to another business's URL is a 403."""
-    from thredfi_provider.client import ThredfiPermissionError
+    from thredfi_provider.client.errors import ThredfiPermissionError
 
     client = make_client(thredfi_sandbox)
     first, second = onboard(client, "first"), onboard(client, "second")
@@ -109,10 +109,10 @@ def test_plain_http_only_to_loopback_unless_explicitly_allowed(url, allowed):
 
 
 def test_tls_verification_is_on_by_default():
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
 
     settings = ClientSettings("https://backend.thredfi.com", "partner", "key")
     assert settings.verify is True
-    verify = ThredfiClient(settings)._session.verify
+    verify = ThredfiClient(settings).transport.session.verify
     # True, or the CA bundle the environment names (REQUESTS_CA_BUNDLE), exactly as requests would
     assert verify is True or (isinstance(verify, str) and os.path.exists(verify)), verify

@@ -496,12 +496,12 @@ def test_sqlite_state_survives_a_restart(tmp_path):
     with SandboxServer(config) as sandbox:
         client = make_client(sandbox)
         bid = onboard(client)
-        client.create_customer(bid, {"external_id": "c", "company_name": "Kept"})
+        client.create(bid, "customers", {"external_id": "c", "company_name": "Kept"})
     with SandboxServer(SandboxConfig(db_path=db, partners={"p-1": "key-abcdef"})) as sandbox:
         client = make_client(sandbox)
         assert [b["id"] for b in client.list_businesses()] == [bid]
         assert [c["company_name"] for c in client.list_records(bid, "customers")] == ["Kept"]
-        assert len(list(client.list_accounts(bid))) > 10
+        assert len(list(client.list_records(bid, "account"))) > 10
 
 
 def test_cli_serves_on_the_given_port(unused_tcp_port):

@@ -14,7 +14,7 @@ from thredfi_provider.sandbox.server import SandboxServer
 _SANDBOX = SandboxServer(SandboxConfig(partners={"schema-partner": "schema-key-123456"})).start()
 _CLIENT = make_client(_SANDBOX)
 _BUSINESS = onboard(_CLIENT, "schema-biz")
-_CLIENT.create_customer(_BUSINESS, {"external_id": "c", "company_name": "C"})
+_CLIENT.create(_BUSINESS, "customers", {"external_id": "c", "company_name": "C"})
 schema = schemathesis.openapi.from_url(_SANDBOX.base_url + "/openapi.json")
 
 
@@ -37,6 +37,6 @@ def test_no_server_errors(case):
         case.path_parameters["business_id"] = _BUSINESS
         token = _CLIENT.business_token(_BUSINESS)
     else:
-        token = _CLIENT._tokens.get("__partner__")
+        token = _CLIENT.requestor.tokens.get("__partner__")
     headers = {} if case.path.endswith("/oauth2/token/") else {"Authorization": f"Bearer {token}"}
     case.call_and_validate(headers=headers, checks=[not_a_server_error])

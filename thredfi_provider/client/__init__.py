@@ -1,81 +1,16 @@
-"""Airflow-free Thredfi client (usable from scripts, notebooks and the trigger alike).
+"""The Airflow-free Thredfi client, usable from scripts, notebooks and the trigger alike.
 
-Names resolve lazily, so importing ``thredfi_provider.client.errors`` (as operator modules do
-for typing) does not pay for requests and tenacity at DAG-parse time.
+Import from the module that holds a name, as Airflow's own provider packages do:
+``thredfi_provider.client.client.ThredfiClient``, ``thredfi_provider.client.settings.ClientSettings``,
+``thredfi_provider.client.errors.ThredfiError``. This package itself imports nothing, so a DAG
+file that imports an operator (which reaches ``client.errors`` or ``client.settings``) does not
+pay for ``requests`` and ``tenacity`` at parse time.
+
+The layers, each a module named for its job:
+
+- :mod:`~thredfi_provider.client.transport`: the HTTP client (one pooled session, bounded sends);
+- :mod:`~thredfi_provider.client.requestor`: tokens, retries, typed and redacted errors;
+- :mod:`~thredfi_provider.client.pagination`: list endpoints, page by page;
+- :mod:`~thredfi_provider.client.resources`: the one registry of resources;
+- :mod:`~thredfi_provider.client.client`: ``ThredfiClient``, the resource calls over them.
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from thredfi_provider.client.client import ClientStats, CreateResult, ThredfiClient
-    from thredfi_provider.client.errors import (
-        PERMANENT_ERRORS,
-        ThredfiAuthError,
-        ThredfiConflictError,
-        ThredfiConnectionError,
-        ThredfiError,
-        ThredfiNotFoundError,
-        ThredfiPermissionError,
-        ThredfiRateLimitError,
-        ThredfiRecordError,
-        ThredfiServerError,
-        ThredfiTransientError,
-        ThredfiValidationError,
-    )
-    from thredfi_provider.client.settings import (
-        ENVIRONMENTS,
-        ClientSettings,
-        InsecureURLError,
-        resolve_base_url,
-    )
-
-_HOMES = {
-    "client": ("ClientStats", "CreateResult", "ThredfiClient"),
-    "errors": (
-        "PERMANENT_ERRORS",
-        "ThredfiAuthError",
-        "ThredfiConflictError",
-        "ThredfiConnectionError",
-        "ThredfiError",
-        "ThredfiNotFoundError",
-        "ThredfiPermissionError",
-        "ThredfiRateLimitError",
-        "ThredfiRecordError",
-        "ThredfiServerError",
-        "ThredfiTransientError",
-        "ThredfiValidationError",
-    ),
-    "settings": ("ENVIRONMENTS", "ClientSettings", "InsecureURLError", "resolve_base_url"),
-}
-_WHERE = {name: module for module, names in _HOMES.items() for name in names}
-__all__ = [
-    "ENVIRONMENTS",
-    "PERMANENT_ERRORS",
-    "ClientSettings",
-    "ClientStats",
-    "CreateResult",
-    "InsecureURLError",
-    "ThredfiAuthError",
-    "ThredfiClient",
-    "ThredfiConflictError",
-    "ThredfiConnectionError",
-    "ThredfiError",
-    "ThredfiNotFoundError",
-    "ThredfiPermissionError",
-    "ThredfiRateLimitError",
-    "ThredfiRecordError",
-    "ThredfiServerError",
-    "ThredfiTransientError",
-    "ThredfiValidationError",
-    "resolve_base_url",
-]
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -14,6 +14,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from thredfi_provider.client.resources import Resource, resolve
+
 # A field the held record does not show (a list shape, an older server): not a difference, but
 # a reason to read the record itself before deciding.
 UNKNOWN = object()
@@ -175,14 +177,16 @@ FIELDS: dict[str, dict[str, Reader]] = {
 Differences = dict[str, tuple[Any, Any]]
 
 
-def differences(resource: str, sent: Mapping[str, Any], held: Mapping[str, Any]) -> Differences:
+def differences(
+    resource: Resource[Any] | str, sent: Mapping[str, Any], held: Mapping[str, Any]
+) -> Differences:
     """``{field: (held, sent)}`` for every compared field the source sends that differs.
 
     A field the held record does not show maps to ``(UNKNOWN, sent)``: read the record itself
     (not its list form) before deciding.
     """
     found: dict[str, tuple[Any, Any]] = {}
-    for name, read in FIELDS.get(resource, {}).items():
+    for name, read in FIELDS.get(resolve(resource).path, {}).items():
         ours = read(sent)
         if ours is UNKNOWN or ours is None or ours == "":
             continue

@@ -11,63 +11,44 @@ skipped while the rest of the batch lands.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, ClassVar, TypeVar
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
-    ValidationError,
-    field_validator,
     model_validator,
 )
 
-from thredfi_provider.client.errors import ThredfiRecordError
-
-MAX_CENTS = 100_000_000_000
-CURRENCIES = frozenset({"GBP", "EUR", "USD", "SEK", "NOK", "DKK", "ISK", "MYR", "SGD"})
-
-
-def _date(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return (
-                dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text).date()
-            ).isoformat()
-        except ValueError:
-            pass
-    raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
-
-
-def _currency(value: Any) -> str:
-    if not isinstance(value, str) or value.upper() not in CURRENCIES:
-        raise ValueError(f"unsupported currency {value!r}; expected one of {', '.join(sorted(CURRENCIES))}")
-    return value.upper()
-
-
-Cents = Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
-PositiveCents = Annotated[StrictInt, Field(ge=1, le=MAX_CENTS)]
-Date = Annotated[str, BeforeValidator(_date)]
-CurrencyCode = Annotated[str, BeforeValidator(_currency)]
-ExternalId = Annotated[str, Field(min_length=1, max_length=255)]
-Text = Annotated[str, Field(max_length=1000)]
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+from thredfi_provider.client.fields import (
+    Cents,
+    CurrencyCode,
+    Date,
+    Email,
+    ExternalId,
+    PositiveCents,
+    Text,
+)
+from thredfi_provider.client.lines import LineItem
+from thredfi_provider.client.resources import (
+    BILL,
+    BILL_PAYMENT,
+    BUSINESS,
+    CUSTOMER,
+    INVOICE,
+    PAYMENT,
+    VENDOR,
+    Resource,
+)
 
 
 class RecordModel(BaseModel):
     """Base: strict about unknown fields, so a typo (``ammount_cents``) is an error, not a silent drop."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-    resource: ClassVar[str] = ""
+    resource: ClassVar[Resource[Any]]
     # Fields that steer the sync (or are checked here) but are not part of the wire body.
     local_fields: ClassVar[frozenset[str]] = frozenset()
 
@@ -80,7 +61,7 @@ class RecordModel(BaseModel):
 
 
 class Business(RecordModel):
-    resource: ClassVar[str] = "businesses"
+    resource: ClassVar[Resource[Any]] = BUSINESS
     legal_name: Annotated[str, Field(min_length=1, max_length=255)]
     email: Email
     entity_type: Annotated[str, Field(min_length=1, max_length=50)]  # required by the API reference
@@ -131,85 +112,11 @@ class Party(RecordModel):
 
 
 class Customer(Party):
-    resource: ClassVar[str] = "customers"
+    resource: ClassVar[Resource[Any]] = CUSTOMER
 
 
 class Vendor(Party):
-    resource: ClassVar[str] = "vendors"
-
-
-class AccountIdentifier(BaseModel):
-    """The API reference's ``{"id": "<uuid>", "type": "AccountId"}``; a ``code`` is ours to resolve."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str | None = None
-    code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
-    type: str | None = None
-
-    @model_validator(mode="after")
-    def _named(self) -> AccountIdentifier:
-        if not (self.id or self.code):
-            raise ValueError("account_identifier needs an id (or a code)")
-        return self
-
-
-class LineItem(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    description: Text | None = None
-    quantity: Annotated[float, Field(gt=0, le=1_000_000)] = 1
-    unit_price_cents: Cents
-    account_code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
-    account_identifier: AccountIdentifier | None = None
-    discount_cents: Cents = 0
-
-    @model_validator(mode="before")
-    @classmethod
-    def _spellings(cls, data: Any) -> Any:
-        """``unit_price`` (API reference) and ``unit_price_cents`` (guides) are the same cents."""
-        if not isinstance(data, Mapping):
-            return data
-        data = dict(data)
-        for theirs, ours in (("unit_price", "unit_price_cents"), ("discount_amount", "discount_cents")):
-            if theirs in data:
-                value = data.pop(theirs)
-                if ours in data and data[ours] != value:
-                    raise ValueError(f"{theirs} and {ours} disagree ({value!r} != {data[ours]!r})")
-                data[ours] = value
-        return data
-
-    @field_validator("quantity", mode="before")
-    @classmethod
-    def _number(cls, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("quantity must be a number")
-        return value
-
-    @model_validator(mode="after")
-    def _one_account(self) -> LineItem:
-        ident = self.account_identifier
-        if self.account_code and ident and ident.code and ident.code != self.account_code:
-            raise ValueError("account_code and account_identifier.code disagree")
-        return self
-
-    @property
-    def account_ref(self) -> tuple[str | None, str | None]:
-        """(account id, account code): an id is sent as is, a code is resolved per business."""
-        ident = self.account_identifier
-        return (ident.id if ident else None), self.account_code or (ident.code if ident else None)
-
-    def payload(self, account_id: str | None = None) -> dict[str, Any]:
-        """The API reference's line: ``unit_price`` in cents, ``account_identifier`` by id."""
-        whole = float(self.quantity).is_integer()
-        body: dict[str, Any] = {
-            "quantity": int(self.quantity) if whole else self.quantity,
-            "unit_price": self.unit_price_cents,
-            "discount_amount": self.discount_cents,
-        }
-        if self.description is not None:
-            body["description"] = self.description
-        if account_id is not None:
-            body["account_identifier"] = {"id": account_id, "type": "AccountId"}
-        return body
+    resource: ClassVar[Resource[Any]] = VENDOR
 
 
 class _Document(RecordModel):
@@ -224,7 +131,7 @@ class _Document(RecordModel):
 
 
 class Invoice(_Document):
-    resource: ClassVar[str] = "invoices"
+    resource: ClassVar[Resource[Any]] = INVOICE
     customer_id: str | None = None
     customer_external_id: str | None = None
     invoice_number: Annotated[str, Field(max_length=100)] | None = None
@@ -255,7 +162,7 @@ class Invoice(_Document):
 
 
 class Bill(_Document):
-    resource: ClassVar[str] = "bills"
+    resource: ClassVar[Resource[Any]] = BILL
     local_fields: ClassVar[frozenset[str]] = frozenset({"vendor_external_id"})
     vendor_id: str | None = None
     vendor_external_id: str | None = None
@@ -302,7 +209,7 @@ class BillAllocation(Allocation):
         return self
 
 
-class _PaymentBase(RecordModel):
+class PaymentBase(RecordModel):
     amount_cents: PositiveCents
     payment_date: Date
     currency: CurrencyCode | None = None
@@ -310,7 +217,7 @@ class _PaymentBase(RecordModel):
     processing_fee_cents: Cents = 0
 
     @model_validator(mode="after")
-    def _allocations_fit(self) -> _PaymentBase:
+    def _allocations_fit(self) -> PaymentBase:
         allocations: list[Allocation] = getattr(self, "allocations", [])
         if sum(a.amount_cents for a in allocations) > self.amount_cents:
             raise ValueError("allocations add up to more than amount_cents")
@@ -320,11 +227,11 @@ class _PaymentBase(RecordModel):
 
     def idempotency_key(self, business_id: str) -> str:
         """Deterministic: the same record always maps to the same key, across retries and reruns."""
-        return f"airflow-thredfi:{business_id}:{self.resource}:{self.external_id}"
+        return f"airflow-thredfi:{business_id}:{self.resource.path}:{self.external_id}"
 
 
-class Payment(_PaymentBase):
-    resource: ClassVar[str] = "invoices/payments"
+class Payment(PaymentBase):
+    resource: ClassVar[Resource[Any]] = PAYMENT
     customer_id: str | None = None
     payment_method: Annotated[
         str, Field(pattern="^(bank_transfer|credit_card|debit_card|ach|check|cash|paypal|stripe|other)$")
@@ -344,8 +251,8 @@ class Payment(_PaymentBase):
         return body
 
 
-class BillPayment(_PaymentBase):
-    resource: ClassVar[str] = "bills/payments"
+class BillPayment(PaymentBase):
+    resource: ClassVar[Resource[Any]] = BILL_PAYMENT
     vendor_id: str | None = None
     vendor_external_id: str | None = None
     payment_method: Annotated[
@@ -373,35 +280,3 @@ class BillPayment(_PaymentBase):
             for target, a in zip(allocation_ids, self.allocations, strict=True)
         ]
         return body
-
-
-M = TypeVar("M", bound=RecordModel)
-
-
-def record_label(record: Any, index: int) -> str:
-    if isinstance(record, Mapping) and isinstance(record.get("external_id"), str) and record["external_id"]:
-        return str(record["external_id"])[:80]
-    return f"#{index}"
-
-
-def _field_path(loc: Iterable[Any]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "record"
-
-
-def parse_record(model: type[M], record: Any, index: int) -> M:
-    """Validate one record; raise ThredfiRecordError naming the record and the first bad field."""
-    label = record_label(record, index)
-    if not isinstance(record, Mapping):
-        raise ThredfiRecordError(label, "record", f"expected a mapping, got {type(record).__name__}")
-    try:
-        return model.model_validate(dict(record))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        others = len(exc.errors()) - 1
-        problem = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-        if others:
-            problem += f" (and {others} more problem{'s' if others > 1 else ''})"
-        raise ThredfiRecordError(label, _field_path(first.get("loc", ())), problem) from None

@@ -14,21 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from thredfi_provider.client.resources import RESOURCES
+
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
 
 log = logging.getLogger(__name__)
 
-RESOURCES: dict[str, str] = {
-    "business": "",
-    "customer": "customers",
-    "vendor": "vendors",
-    "invoice": "invoices",
-    "payment": "invoices/payments",
-    "bill": "bills",
-    "bill_payment": "bills/payments",
-    "journal_entry": "general-ledger/journal-entries",
-}
 MAX_RETURNED_IDS = 100
 
 Condition = Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None
@@ -94,39 +86,26 @@ def evaluate(
     def ok(record: dict[str, Any]) -> bool:
         return matches(record, query.condition) and (predicate is None or bool(predicate(record)))
 
-    base = f"businesses/{query.business_id}/{RESOURCES[query.resource]}/"
+    kind = RESOURCES[query.resource]
+    business_id = query.business_id if kind.business_scoped else None
     try:
-        if query.resource == "business":
-            business_id = query.resource_id or query.business_id
-            if query.external_id:
-                # The filter is not documented for businesses: ask, then check every row ourselves.
-                record = next(
-                    (b for b in client.list_businesses(external_id=query.external_id)
-                     if b.get("external_id") == query.external_id),
-                    None,
-                )  # fmt: skip
-            else:
-                record = client.get_business(str(business_id))
-            if record is None:
-                return Outcome(False, reason="business not found yet")
-            return Outcome(True, record) if ok(record) else Outcome(False, reason="condition not met")
+        record: dict[str, Any] | None
         if query.resource_id:
-            record = client.request_json("GET", f"{base}{query.resource_id}/", business_id=query.business_id)
-            if isinstance(record, dict) and isinstance(record.get("payment"), dict):
-                record = record["payment"]
+            record = client.get(business_id, kind, query.resource_id)
             return Outcome(True, record) if ok(record) else Outcome(False, reason="condition not met")
         if query.external_id:
-            found = client.find_by_external_id(base, query.external_id, business_id=query.business_id)
-            if found is None:
-                return Outcome(False, reason="no record with that external_id yet")
-            return Outcome(True, found) if ok(found) else Outcome(False, reason="condition not met")
+            # Asked as a filter, and checked on every row here: not every list documents it.
+            record = client.find_by_external_id(business_id, kind, query.external_id)
+            if record is None:
+                return Outcome(False, reason=f"no {kind.name} with that external_id yet")
+            return Outcome(True, record) if ok(record) else Outcome(False, reason="condition not met")
         ids: list[str] = []
         count = 0
-        for record in client.paginate(base, business_id=query.business_id, params=query.filters):
-            if ok(record):
+        for found in client.list_records(business_id, kind, **query.filters):
+            if ok(found):
                 count += 1
                 if len(ids) < MAX_RETURNED_IDS:
-                    ids.append(str(record.get("id")))
+                    ids.append(str(found.get("id")))
         value = {"count": count, "ids": ids}
         return Outcome(count >= query.min_count, value, reason=f"{count} of {query.min_count} matching")
     except ThredfiNotFoundError as exc:

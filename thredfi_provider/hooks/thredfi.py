@@ -16,7 +16,8 @@ from thredfi_provider.hooks.connection import settings_from_connection
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from thredfi_provider.client import ClientSettings, ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
+    from thredfi_provider.client.settings import ClientSettings
     from thredfi_provider.hooks.status import Outcome, ResourceQuery
 
 __all__ = ["ThredfiHook", "settings_from_connection", "shared_client"]
@@ -50,7 +51,7 @@ def shared_client(settings: ClientSettings) -> ThredfiClient:
     event loop, so it happens outside the lock (a lost race builds one spare client, closed).
     Call it from a worker thread in a triggerer, never from the event loop.
     """
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
 
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(settings)
@@ -157,7 +158,8 @@ class ThredfiHook(BaseHook):
         A click in the UI holds an api-server thread; it must never wait out a retry budget
         or a server's ``Retry-After``.
         """
-        from thredfi_provider.client import ThredfiClient, ThredfiError
+        from thredfi_provider.client.client import ThredfiClient
+        from thredfi_provider.client.errors import ThredfiError
 
         try:
             settings = dataclasses.replace(

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from thredfi_provider.client.resources import BILL, BILL_PAYMENT
 from thredfi_provider.operators.deprecated import warn_renamed
 from thredfi_provider.operators.invoices import line_payloads, put_unless_settled
 from thredfi_provider.operators.payments import PaymentSync
-from thredfi_provider.operators.sync import ThredfiSyncOperator
+from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.models import Bill, BillPayment
-    from thredfi_provider.operators.batch import Outcome
-    from thredfi_provider.operators.lookups import BusinessLookups, Record
+    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
+    from thredfi_provider.operators.job_runner import Outcome
 
 
 class ThredfiSyncBillsOperator(ThredfiSyncOperator["Bill"]):
@@ -26,9 +27,8 @@ class ThredfiSyncBillsOperator(ThredfiSyncOperator["Bill"]):
     .. seealso:: :doc:`/operators/bills`
     """
 
-    model_name: ClassVar[str] = "Bill"
     what: ClassVar[str] = "bills"
-    resource: ClassVar[str] = "bills"
+    resource = BILL
 
     @classmethod
     def render(cls, lookups: BusinessLookups, label: str, record: Bill) -> dict[str, Any]:
@@ -54,9 +54,8 @@ class ThredfiSyncBillPaymentsOperator(PaymentSync["BillPayment"]):
     .. seealso:: :doc:`/operators/bills`
     """
 
-    model_name: ClassVar[str] = "BillPayment"
     what: ClassVar[str] = "bill payments"
-    resource: ClassVar[str] = "bills/payments"
+    resource = BILL_PAYMENT
     amount_field: ClassVar[str] = "amount_cents"
     target: ClassVar[str] = "bills"
 

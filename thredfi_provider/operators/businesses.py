@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from thredfi_provider.client.resources import BUSINESS
 from thredfi_provider.operators.deprecated import ids_only, warn_renamed
-from thredfi_provider.operators.sync import ThredfiSyncOperator, conflict, updated
+from thredfi_provider.operators.job_runner import conflict, updated
+from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.models import Business
-    from thredfi_provider.operators.batch import Outcome
-    from thredfi_provider.operators.lookups import BusinessLookups, Record
+    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
+    from thredfi_provider.operators.job_runner import Outcome
     from thredfi_provider.operators.sources import RecordsSource
     from thredfi_provider.operators.summary import BatchSummary
 
@@ -30,9 +32,8 @@ class ThredfiSyncBusinessesOperator(ThredfiSyncOperator["Business"]):
     .. seealso:: :doc:`/operators/businesses`
     """
 
-    model_name: ClassVar[str] = "Business"
     what: ClassVar[str] = "businesses"
-    resource: ClassVar[str] = "businesses"
+    resource = BUSINESS
     needs_business: ClassVar[bool] = False
 
     def held(self, client: ThredfiClient, lookups: BusinessLookups, record: Business) -> Record | None:

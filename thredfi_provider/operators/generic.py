@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from thredfi_provider.operators.base import ThredfiBaseOperator, task_state_from_errors
+from thredfi_provider.operators.base_operator import ThredfiBaseOperator, task_state_from_errors
 
 if TYPE_CHECKING:
     from thredfi_provider.compat import Context

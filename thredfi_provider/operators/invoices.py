@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from thredfi_provider.operators.batch import Outcome
-from thredfi_provider.operators.sync import ThredfiSyncOperator, conflict, updated
+from thredfi_provider.client.resources import INVOICE
+from thredfi_provider.operators.job_runner import Outcome, conflict, updated
+from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
-    from thredfi_provider.client.models import Invoice, LineItem
-    from thredfi_provider.operators.lookups import BusinessLookups, Record
+    from thredfi_provider.client.lines import LineItem
+    from thredfi_provider.client.models import Invoice
+    from thredfi_provider.client.resources import Resource
+    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
 
 # States in which a document's amounts are settled: editing or voiding it would rewrite history.
 SETTLED = frozenset({"paid", "partially_paid", "partial", "partially paid"})
@@ -35,8 +38,8 @@ def line_payloads(lookups: BusinessLookups, label: str, lines: Sequence[LineItem
 
 
 def put_unless_settled(
-    client: ThredfiClient, lookups: BusinessLookups, resource: str, what: str, payload: dict[str, Any],
-    held: Record, diff: Differences,
+    client: ThredfiClient, lookups: BusinessLookups, resource: Resource[Any], what: str,
+    payload: dict[str, Any], held: Record, diff: Differences,
 ) -> Outcome:  # fmt: skip
     """Invoices and bills: a full PUT, refused (as a conflict) once paid or voided.
 
@@ -67,9 +70,8 @@ class ThredfiSyncInvoicesOperator(ThredfiSyncOperator["Invoice"]):
     .. seealso:: :doc:`/operators/invoices`
     """
 
-    model_name: ClassVar[str] = "Invoice"
     what: ClassVar[str] = "invoices"
-    resource: ClassVar[str] = "invoices"
+    resource = INVOICE
 
     @classmethod
     def render(cls, lookups: BusinessLookups, label: str, record: Invoice) -> dict[str, Any]:
@@ -96,7 +98,7 @@ class ThredfiSyncInvoicesOperator(ThredfiSyncOperator["Invoice"]):
                 "conflict", str(held["id"]), field="cancelled", held=status, sent=True,
                 reason=f"the invoice is {status} in Thredfi; refund or credit it instead of voiding",
             )  # fmt: skip
-        client.void_invoice(lookups.business_id, str(held["id"]))
+        client.action(lookups.business_id, INVOICE, str(held["id"]), "void")
         return Outcome("voided", str(held["id"]))
 
     def change(

@@ -7,10 +7,11 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from thredfi_provider.operators.base import ThredfiBaseOperator, task_state_from_errors
+from thredfi_provider.client.resources import JOURNAL_ENTRY
+from thredfi_provider.operators.base_operator import ThredfiBaseOperator, task_state_from_errors
 
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.compat import Context
 
 ENTRY_FIELDS = ("id", "sequence_number", "entry_date", "reference", "description", "currency", "status",
@@ -85,8 +86,8 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
         with task_state_from_errors():
             client = self.client
             with target.open("w") as out:  # type: ignore[no-untyped-call]
-                for entry in client.list_journal_entries(
-                    self.business_id, date_from=date_from, date_to=date_to
+                for entry in client.list_records(
+                    self.business_id, JOURNAL_ENTRY, date_from=date_from, date_to=date_to
                 ):
                     entries += 1
                     # One write per entry: file-like objects of remote stores pay per call.
@@ -120,7 +121,7 @@ def journal_rows(client: ThredfiClient, business_id: str, entry: dict[str, Any])
     """Flatten one entry into one row per line; fetch the detail only if the list omitted lines."""
     lines = entry.get("lines")
     if lines is None:
-        lines = client.get_journal_entry(business_id, str(entry["id"])).get("lines", [])
+        lines = client.get(business_id, JOURNAL_ENTRY, str(entry["id"])).get("lines", [])
     head = {f"entry_{k}" if k == "id" else k: entry.get(k) for k in ENTRY_FIELDS}
     head["business_id"] = business_id
     for line in lines:

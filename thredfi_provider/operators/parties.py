@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from thredfi_provider.operators.batch import Outcome
+from thredfi_provider.client.resources import CUSTOMER, VENDOR
 from thredfi_provider.operators.deprecated import ids_only, warn_renamed
-from thredfi_provider.operators.sync import ThredfiSyncOperator
+from thredfi_provider.operators.job_runner import Outcome
+from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.models import Customer, Vendor
-    from thredfi_provider.operators.lookups import BusinessLookups, Record
+    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
     from thredfi_provider.operators.summary import BatchSummary
 
 
@@ -32,9 +33,8 @@ class ThredfiSyncCustomersOperator(ThredfiSyncOperator["Customer"]):
     .. seealso:: :doc:`/operators/parties`
     """
 
-    model_name: ClassVar[str] = "Customer"
     what: ClassVar[str] = "customers"
-    resource: ClassVar[str] = "customers"
+    resource = CUSTOMER
 
     def settle(
         self, client: ThredfiClient, lookups: BusinessLookups, record: Customer, held: Record | None
@@ -50,7 +50,7 @@ class ThredfiSyncCustomersOperator(ThredfiSyncOperator["Customer"]):
             return Outcome("unchanged")  # archived before it ever reached Thredfi
         if is_archived(held):
             return Outcome("unchanged", str(held["id"]))
-        client.archive_customer(lookups.business_id, str(held["id"]))
+        client.action(lookups.business_id, CUSTOMER, str(held["id"]), "archive")
         return Outcome("updated", str(held["id"]), changed=("archived",))
 
 
@@ -60,15 +60,14 @@ class ThredfiSyncVendorsOperator(ThredfiSyncOperator["Vendor"]):
     .. seealso:: :doc:`/operators/parties`
     """
 
-    model_name: ClassVar[str] = "Vendor"
     what: ClassVar[str] = "vendors"
-    resource: ClassVar[str] = "vendors"
+    resource = VENDOR
 
     def settle(
         self, client: ThredfiClient, lookups: BusinessLookups, record: Vendor, held: Record | None
     ) -> Outcome | None:
         if held is not None and not record.archived and is_archived(held):
-            client.unarchive_vendor(lookups.business_id, str(held["id"]))
+            client.action(lookups.business_id, VENDOR, str(held["id"]), "unarchive")
             return Outcome("updated", str(held["id"]), changed=("archived",))
         if not record.archived:
             return None

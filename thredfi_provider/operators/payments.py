@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from thredfi_provider.client.errors import ThredfiRecordError
-from thredfi_provider.operators.batch import Outcome
+from thredfi_provider.client.resources import PAYMENT
 from thredfi_provider.operators.deprecated import warn_renamed
-from thredfi_provider.operators.sync import ThredfiSyncOperator, conflict, updated
+from thredfi_provider.operators.job_runner import Outcome, conflict, updated
+from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
-    from thredfi_provider.client.models import Payment, RecordModel
-    from thredfi_provider.operators.lookups import BusinessLookups, Record
+    from thredfi_provider.client.models import Payment, PaymentBase
+    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
 
-P = TypeVar("P", bound="RecordModel")
+P = TypeVar("P", bound="PaymentBase")
 
 
 class PaymentSync(ThredfiSyncOperator[P]):
@@ -36,7 +37,7 @@ class PaymentSync(ThredfiSyncOperator[P]):
     def create(
         self, client: ThredfiClient, lookups: BusinessLookups, record: P, payload: dict[str, Any]
     ) -> Any:
-        key = record.idempotency_key(lookups.business_id)  # type: ignore[attr-defined]
+        key = record.idempotency_key(lookups.business_id)
         return client.create(lookups.business_id, self.resource, payload, idempotency_key=key)
 
     def change(
@@ -75,9 +76,8 @@ class ThredfiSyncPaymentsOperator(PaymentSync["Payment"]):
     .. seealso:: :doc:`/operators/payments`
     """
 
-    model_name: ClassVar[str] = "Payment"
     what: ClassVar[str] = "payments"
-    resource: ClassVar[str] = "invoices/payments"
+    resource = PAYMENT
 
     @classmethod
     def render(cls, lookups: BusinessLookups, label: str, record: Payment) -> dict[str, Any]:

@@ -14,14 +14,15 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from thredfi_provider.operators.base import ThredfiBaseOperator, task_state_from_errors
+from thredfi_provider.client.resources import BUSINESS
+from thredfi_provider.operators.base_operator import ThredfiBaseOperator, task_state_from_errors
 from thredfi_provider.operators.sources import RecordsSource, load_records
 
 if TYPE_CHECKING:
     from thredfi_provider.client.models import RecordModel
     from thredfi_provider.compat import Context
-    from thredfi_provider.operators.lookups import BusinessLookups, Record
-    from thredfi_provider.operators.sync import ThredfiSyncOperator
+    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
+    from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
 # resource -> (the sync operator whose rendering it shares, the date field its window applies to)
 RESOURCES: dict[str, tuple[str, str, str | None]] = {
@@ -110,8 +111,8 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
 
     def reconcile(self, context: Context) -> dict[str, Any]:
         from thredfi_provider.client.errors import ThredfiRecordError
-        from thredfi_provider.client.models import parse_record, record_label
-        from thredfi_provider.operators.lookups import BusinessLookups
+        from thredfi_provider.client.parsing import parse_record, record_label
+        from thredfi_provider.operators.business_lookups import BusinessLookups
 
         sync = self._sync_class()
         model = sync.model()
@@ -161,7 +162,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         from thredfi_provider.client.compare import differences, is_unknown
         from thredfi_provider.client.errors import ThredfiRecordError
 
-        held_index = lookups.businesses() if sync.resource == "businesses" else lookups.index(sync.resource)
+        held_index = lookups.businesses() if sync.resource is BUSINESS else lookups.index(sync.resource.path)
         held_all = [r for r in held_index.by_external_id.values() if self._in_window(r)]
         report: dict[str, Any] = {
             "missing": [], "extra": [], "differs": [], "unresolved": [],

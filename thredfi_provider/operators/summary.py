@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiError
-    from thredfi_provider.operators.batch import Outcome
+    from thredfi_provider.client.errors import ThredfiError
+    from thredfi_provider.operators.job_runner import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -189,52 +188,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-# ---------------------------------------------------------------------- publishing and reading
-
-
-def publish_to(url: str, conn_id: str | None = None) -> Callable[[IO[str]], str]:
-    """A ``publish`` that copies the spool to ``url`` (a local path or an fsspec URL)."""
-
-    def publish(spool: IO[str]) -> str:
-        path = _storage_path(url, conn_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as out:
-            shutil.copyfileobj(spool, out, length=1 << 20)
-        return str(path)
-
-    return publish
-
-
-def default_details_path(ti: Any) -> str:
-    """Beside the task's logs: ``{base_log_folder}/thredfi/dag_id=…/run_id=…/task_id=…/``.
-
-    On a distributed deployment that folder is on the worker that ran the task; set
-    ``details_path`` to shared storage when downstream tasks read the report elsewhere.
-    """
-    from thredfi_provider.compat import conf
-
-    base = conf.get("logging", "base_log_folder", fallback=None) or tempfile.gettempdir()
-    parts = [f"dag_id={ti.dag_id}", f"run_id={ti.run_id}", f"task_id={ti.task_id}"]
-    return "/".join([base.rstrip("/"), "thredfi", *(_safe(p) for p in parts)]) + "/"
-
-
-def report_name(ti: Any) -> str:
-    """One file per mapped instance and try, so a retry never overwrites what a try reported."""
-    map_index = getattr(ti, "map_index", -1)
-    mapped = f"map_index={map_index}_" if map_index is not None and map_index >= 0 else ""
-    return f"{mapped}attempt={getattr(ti, 'try_number', 1)}.jsonl"
-
-
-def _safe(part: str) -> str:
-    return part.replace("/", "_")
-
-
-def _storage_path(url: str, conn_id: str | None = None) -> Any:
-    if "://" not in url:
-        url = "file://" + url
-    from thredfi_provider.compat import ObjectStoragePath
-
-    return ObjectStoragePath(url, conn_id=conn_id)
+# ---------------------------------------------------------------------- reading either form
 
 
 def iter_outcomes(summary: Mapping[str, Any], conn_id: str | None = None) -> Iterator[dict[str, Any]]:
@@ -245,7 +199,9 @@ def iter_outcomes(summary: Mapping[str, Any], conn_id: str | None = None) -> Ite
     """
     details = summary.get("details")
     if details:
-        with _storage_path(str(details), conn_id).open("r", encoding="utf-8") as lines:
+        from thredfi_provider.operators.details_report import storage_path
+
+        with storage_path(str(details), conn_id).open("r", encoding="utf-8") as lines:
             for line in lines:
                 if line.strip():
                     yield json.loads(line)

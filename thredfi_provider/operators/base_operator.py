@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from thredfi_provider.compat import BaseOperator
 
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.hooks.thredfi import ThredfiHook
 
 

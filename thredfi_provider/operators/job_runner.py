@@ -1,7 +1,7 @@
-"""The batch engine behind every sync operator: validate, fan out, summarise, decide.
+"""Records in flight: a job per record, how it ended, and the bounded pool that sends them.
 
-Records are validated first (no network), then sent concurrently over a bounded thread pool
-that shares the hook's one session and token cache. Each record ends in exactly one state:
+Jobs are sent concurrently over a bounded thread pool that shares the hook's one session and
+token cache. Each record ends in exactly one state:
 
 - ``created``: Thredfi did not hold it; now it does;
 - ``updated``: Thredfi held an older version; the change was applied (PUT/PATCH, an archive);
@@ -11,9 +11,7 @@ that shares the hook's one session and token cache. Each record ends in exactly 
   or a state that forbids it): reported with the field and the reason, never silently kept;
 - ``failed``: refused or not reachable, with the error.
 
-The policy (``fail_on_error``, ``max_failures``, ``on_conflict``) turns that into a task state.
-Transient failures left after the client's own retries raise a retryable error, so Airflow's
-task retry reruns the batch, which the idempotency keys make safe.
+:mod:`.task_policy` turns the tally into a task state.
 """
 
 from __future__ import annotations
@@ -25,10 +23,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from thredfi_provider.compat import AirflowException, AirflowFailException
-
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiError
+    from thredfi_provider.client.compare import Differences
+    from thredfi_provider.client.errors import ThredfiError
+    from thredfi_provider.operators.business_lookups import Record
     from thredfi_provider.operators.summary import BatchSummary
 
 log = logging.getLogger(__name__)
@@ -58,10 +56,6 @@ class Job:
     label: str
     business_id: str
     send: Callable[[], Outcome]
-
-
-class ThredfiBatchError(AirflowException):
-    """Some records failed for reasons that may pass (after the client's retries): retry the task."""
 
 
 def run_jobs(
@@ -110,46 +104,14 @@ def run_jobs(
     return summary
 
 
-def enforce_policy(
-    summary: BatchSummary,
-    *,
-    fail_on_error: bool,
-    max_failures: int | None,
-    on_conflict: str,
-    what: str,
-    details: str | None = None,
-) -> None:
-    """Log the summary once, then decide the task state.
+def conflict(held: Record, diff: Differences, reason: str) -> Outcome:
+    """A conflict on the first changed field, naming every changed field in the reason."""
+    name, (theirs, ours) = next(iter(diff.items()))
+    others = [f for f in diff if f != name]
+    if others:
+        reason += f" (also changed: {', '.join(others)})"
+    return Outcome("conflict", str(held.get("id")), field=name, reason=reason, held=theirs, sent=ours)
 
-    Transient failures win (a task retry may clear them), then permanent failures, then
-    conflicts: ``on_conflict="fail"`` fails the task once everything else has landed, ``"warn"``
-    logs each conflict and succeeds.
-    """
-    failed, conflicts = summary.failed, summary.conflicts
-    n_failed, n_conflicts = summary.failed_count, summary.conflict_count
-    counts = (summary.created, summary.updated, summary.unchanged, summary.voided, n_conflicts, n_failed)
-    log.info(
-        "Thredfi %s: %d created, %d updated, %d unchanged, %d voided, %d conflicts, %d failed", what, *counts
-    )
-    for entry in failed[:50]:
-        log.warning("Thredfi %s %r failed: %s", what, entry["external_id"], entry["error"])
-    for entry in conflicts[:50]:
-        log.warning(
-            "Thredfi %s %r in conflict on %s: %s", what, entry["external_id"], entry["field"], entry["reason"]
-        )
-    if details:
-        log.info("Thredfi %s: every record's outcome is in %s", what, details)
-    report = f" (every record's outcome: {details})" if details else ""
-    allowed = max_failures if max_failures is not None else (0 if fail_on_error else n_failed)
-    if n_failed > allowed:
-        reason = f"{n_failed} of {summary.total} {what} failed (allowed: {allowed})"
-        if summary.retryable_failures:
-            raise ThredfiBatchError(reason + "; transient faults remain, retrying the task is safe" + report)
-        raise AirflowFailException(reason + "; first: " + failed[0]["error"] + report)
-    if n_conflicts and on_conflict == "fail":
-        first = conflicts[0]
-        raise AirflowFailException(
-            f"{n_conflicts} of {summary.total} {what} changed in the source in ways Thredfi cannot "
-            f"apply (on_conflict='fail'); first: {first['external_id']!r} {first['field']}: {first['reason']}"
-            + report
-        )
+
+def updated(held: Record, diff: Differences) -> Outcome:
+    return Outcome("updated", str(held.get("id")), changed=tuple(diff))

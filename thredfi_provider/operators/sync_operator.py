@@ -16,18 +16,20 @@ Subclasses say how to render a record and how a change is applied; the flow is h
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
-from thredfi_provider.operators.base import ThredfiBaseOperator
-from thredfi_provider.operators.batch import Job, Outcome, enforce_policy, run_jobs
+from thredfi_provider.operators.base_operator import ThredfiBaseOperator
+from thredfi_provider.operators.job_runner import Job, Outcome, conflict, run_jobs
+from thredfi_provider.operators.task_policy import enforce_policy
 
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.models import RecordModel
+    from thredfi_provider.client.resources import Resource
     from thredfi_provider.compat import Context
+    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
     from thredfi_provider.operators.dedup import SeenKeys
-    from thredfi_provider.operators.lookups import BusinessLookups, Record
     from thredfi_provider.operators.sources import RecordsSource
     from thredfi_provider.operators.summary import BatchSummary
 
@@ -65,9 +67,9 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
     template_fields: Sequence[str] = (
         "thredfi_conn_id", "records", "business_id", "on_conflict", "details_path", "details_conn_id",
     )  # fmt: skip
-    model_name: ClassVar[str] = ""
     what: ClassVar[str] = "records"
-    resource: ClassVar[str] = ""
+    # The resource synced, from the one registry; its record model is ``M``.
+    resource: ClassVar[Resource[Any]]
     needs_business: ClassVar[bool] = True
     legacy_summary_xcom: ClassVar[bool] = False
 
@@ -102,9 +104,9 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
 
     @classmethod
     def model(cls) -> type[M]:
-        from thredfi_provider.client import models
-
-        return cast("type[M]", getattr(models, cls.model_name))
+        """The record model, imported at ``execute`` only: a DAG file never pays for pydantic."""
+        model: type[M] = cls.resource.model()
+        return model
 
     def execute(self, context: Context) -> Any:
         # Imported here, not at the top: a DAG file that imports the operator pays for none of it.
@@ -144,45 +146,16 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         self, chunk: list[tuple[int, Mapping[str, Any]]], summary: BatchSummary, seen: SeenKeys
     ) -> dict[str, list[tuple[str, M]]]:
         """Parse and check one chunk before any of it is sent; refuse repeats across chunks too."""
-        from thredfi_provider.client.client import segment
-        from thredfi_provider.client.errors import ThredfiError, ThredfiRecordError
-        from thredfi_provider.client.models import parse_record, record_label
+        from thredfi_provider.operators.chunk_validation import validate_chunk
 
-        model = self.model()
-        parsed: list[tuple[str, str, M]] = []
-        for index, raw in chunk:
-            label = record_label(raw, index)
-            try:
-                record = parse_record(model, raw, index)
-                business_id = record.business_id or self.business_id or ""
-                if self.needs_business and not business_id:
-                    raise ThredfiRecordError(
-                        label, "business_id", "no business_id on the record or the operator"
-                    )
-                if business_id:
-                    try:
-                        segment(business_id, "business_id")
-                    except ThredfiError:
-                        raise ThredfiRecordError(
-                            label, "business_id", f"{business_id[:80]!r} is not a Thredfi id"
-                        ) from None
-            except ThredfiRecordError as exc:
-                summary.fail(label, exc)
-                continue
-            parsed.append((label, business_id, record))
-        earlier = seen.add_new(f"{b}\x00{r.external_id}" for _, b, r in parsed)  # earlier chunks
-        grouped: dict[str, list[tuple[str, M]]] = {}
-        here: set[str] = set()
-        for label, business_id, record in parsed:
-            key = f"{business_id}\x00{record.external_id}"
-            if key in earlier or key in here:
-                summary.fail(
-                    label, ThredfiRecordError(label, "external_id", "duplicate external_id in this batch")
-                )
-                continue
-            here.add(key)
-            grouped.setdefault(business_id, []).append((record.external_id, record))
-        return grouped
+        return validate_chunk(
+            self.model(),
+            chunk,
+            summary,
+            seen,
+            business_id=self.business_id,
+            needs_business=self.needs_business,
+        )
 
     def jobs(
         self,
@@ -193,7 +166,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
     ) -> Iterator[Job]:
         """Each record's job, built (references resolved, held record found) as it is consumed."""
         from thredfi_provider.client.errors import ThredfiError
-        from thredfi_provider.operators.lookups import BusinessLookups
+        from thredfi_provider.operators.business_lookups import BusinessLookups
 
         for business_id, items in grouped.items():
             if business_id not in lookups:
@@ -220,7 +193,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         return record.payload()
 
     def held(self, client: ThredfiClient, lookups: BusinessLookups, record: M) -> Record | None:
-        return lookups.held(self.resource, record.external_id)
+        return lookups.held(self.resource.path, record.external_id)
 
     def sync(
         self, client: ThredfiClient, lookups: BusinessLookups, record: M, payload: dict[str, Any],
@@ -289,11 +262,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
     def read_by_external_id(
         self, client: ThredfiClient, lookups: BusinessLookups, record: M
     ) -> Record | None:
-        found = client.find_by_external_id(
-            f"businesses/{lookups.business_id}/{self.resource}/", record.external_id,
-            business_id=lookups.business_id,
-        )  # fmt: skip
-        return found
+        return client.find_by_external_id(lookups.business_id, self.resource, record.external_id)
 
     def change(
         self, client: ThredfiClient, lookups: BusinessLookups, record: M, payload: dict[str, Any],
@@ -307,34 +276,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         return value
 
     def publisher(self, context: Context) -> Callable[[IO[str]], str]:
-        """Where a large batch's report goes: ``details_path``, or beside the task's logs.
+        """Where a large batch's report goes: ``details_path``, or beside the task's logs."""
+        from thredfi_provider.operators.details_report import details_publisher
 
-        Resolved only when a report is published: a small batch never touches storage.
-        """
-        from thredfi_provider.operators.summary import default_details_path, publish_to, report_name
-
-        def publish(spool: IO[str]) -> str:
-            ti = context["ti"]
-            target = self.details_path or default_details_path(ti)
-            # Always named per mapped instance and try: instances sharing one details_path, or a
-            # retry, must never overwrite (and so mis-attribute) another's report.
-            if target.endswith(".jsonl"):
-                target = target.removesuffix(".jsonl") + "." + report_name(ti)
-            else:
-                target = target.rstrip("/") + "/" + report_name(ti)
-            return publish_to(target, self.details_conn_id)(spool)
-
-        return publish
-
-
-def conflict(held: Record, diff: Differences, reason: str) -> Outcome:
-    """A conflict on the first changed field, naming every changed field in the reason."""
-    name, (theirs, ours) = next(iter(diff.items()))
-    others = [f for f in diff if f != name]
-    if others:
-        reason += f" (also changed: {', '.join(others)})"
-    return Outcome("conflict", str(held.get("id")), field=name, reason=reason, held=theirs, sent=ours)
-
-
-def updated(held: Record, diff: Differences) -> Outcome:
-    return Outcome("updated", str(held.get("id")), changed=tuple(diff))
+        return details_publisher(context["ti"], self.details_path, self.details_conn_id)

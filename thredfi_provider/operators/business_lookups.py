@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from thredfi_provider.client.errors import ThredfiError, ThredfiRecordError
+from thredfi_provider.client.resources import ACCOUNT, resolve
 from thredfi_provider.operators.packed import Packed
 
 if TYPE_CHECKING:
-    from thredfi_provider.client import ThredfiClient
+    from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.models import Allocation
 
 T = TypeVar("T")
@@ -158,7 +159,7 @@ class BusinessLookups:
             "accounts",
             lambda: {
                 str(a["code"]): str(a["id"])
-                for a in self.client.list_accounts(self.business_id)
+                for a in self.client.list_records(self.business_id, ACCOUNT)
                 if a.get("code") is not None and a.get("id") is not None
             },
         )
@@ -202,7 +203,7 @@ class BusinessLookups:
             ("filtered", resource, external_id),
             lambda: next(
                 self.client.iter_pages(
-                    f"businesses/{self.business_id}/{resource}/",
+                    resolve(resource).collection(self.business_id),
                     business_id=self.business_id,
                     params={"external_id": external_id},
                 ),
