@@ -35,13 +35,10 @@ BILLS = Asset(BILLS_URI)
     tags=["thredfi", "example"],
 )
 def example_thredfi_bills() -> None:
+    # [START howto_operator_thredfi_sync_bills]
     @task
     def select_bills(**context: Any) -> list[dict[str, Any]]:
         return bill_records(*interval_bounds(context))
-
-    @task
-    def select_bill_payments(**context: Any) -> list[dict[str, Any]]:
-        return bill_payment_records(*interval_bounds(context))
 
     bills = ThredfiSyncBillsOperator(task_id="sync_bills", records=select_bills())
 
@@ -50,6 +47,13 @@ def example_thredfi_bills() -> None:
         return store_ids("bills", summary)
 
     stored = store_bill_ids(bills.output)
+    # [END howto_operator_thredfi_sync_bills]
+
+    # [START howto_operator_thredfi_sync_bill_payments]
+    @task
+    def select_bill_payments(**context: Any) -> list[dict[str, Any]]:
+        return bill_payment_records(*interval_bounds(context))
+
     payments_in = select_bill_payments()
     stored >> payments_in  # a payment may settle a bill synced by this very run
     paid = ThredfiSyncBillPaymentsOperator(task_id="sync_bill_payments", records=payments_in)
@@ -59,6 +63,7 @@ def example_thredfi_bills() -> None:
         return store_ids("bill_payments", summary)
 
     store_bill_payment_ids(paid.output)
+    # [END howto_operator_thredfi_sync_bill_payments]
 
 
 example_thredfi_bills()

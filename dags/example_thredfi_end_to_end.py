@@ -6,6 +6,7 @@ rather than on a clock. Deploy this DAG *or* the per-area ones; they select the 
 are idempotent, so running both is harmless, merely redundant.
 """
 
+# [START howto_dag_thredfi_end_to_end]
 from __future__ import annotations
 
 import datetime as dt
@@ -121,3 +122,4 @@ def example_thredfi_end_to_end() -> None:
 
 
 example_thredfi_end_to_end()
+# [END howto_dag_thredfi_end_to_end]

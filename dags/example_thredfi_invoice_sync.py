@@ -4,6 +4,7 @@ Works for scheduled runs, backfills (each run owns its interval) and manual runs
 date: the day of ``run_after``). Rerunning any interval creates nothing new.
 """
 
+# [START howto_dag_thredfi_invoice_sync]
 from __future__ import annotations
 
 import datetime as dt
@@ -27,6 +28,7 @@ INVOICES = Asset(INVOICES_URI)
     tags=["thredfi", "example"],
 )
 def example_thredfi_invoice_sync() -> None:
+    # [START howto_operator_thredfi_sync_invoices]
     @task
     def select_invoices(**context: Any) -> list[dict[str, Any]]:
         return invoice_records(*interval_bounds(context))
@@ -46,6 +48,8 @@ def example_thredfi_invoice_sync() -> None:
         return store_ids("invoices", summary)
 
     store_invoice_ids(sync.output)
+    # [END howto_operator_thredfi_sync_invoices]
 
 
 example_thredfi_invoice_sync()
+# [END howto_dag_thredfi_invoice_sync]

@@ -21,6 +21,7 @@ from thredfi_provider.operators.ledger import ThredfiExportLedgerOperator
     tags=["thredfi", "example"],
 )
 def example_thredfi_ledger_export() -> None:
+    # [START howto_operator_thredfi_export_ledger]
     @task
     def businesses() -> list[dict[str, Any]]:
         return export_targets()
@@ -28,6 +29,7 @@ def example_thredfi_ledger_export() -> None:
     ThredfiExportLedgerOperator.partial(
         task_id="export_ledger", reports=["profit-and-loss"], outlets=[Asset(LEDGER_URI)]
     ).expand_kwargs(businesses())
+    # [END howto_operator_thredfi_export_ledger]
 
 
 example_thredfi_ledger_export()

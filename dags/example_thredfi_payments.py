@@ -22,6 +22,7 @@ from thredfi_provider.sensors.resource import ThredfiResourceSensor
     tags=["thredfi", "example"],
 )
 def example_thredfi_payments() -> None:
+    # [START howto_operator_thredfi_sync_payments]
     @task
     def select_payments(**context: Any) -> list[dict[str, Any]]:
         return payment_records(*interval_bounds(context))
@@ -35,6 +36,9 @@ def example_thredfi_payments() -> None:
         store_ids("payments", summary)
         return settled_invoices(records)
 
+    # [END howto_operator_thredfi_sync_payments]
+
+    # [START howto_sensor_thredfi_resource]
     ThredfiResourceSensor.partial(
         task_id="wait_until_paid",
         resource="invoice",
@@ -43,6 +47,7 @@ def example_thredfi_payments() -> None:
         poke_interval=1,
         timeout=300,
     ).expand_kwargs(store_payment_ids(record.output, payments))
+    # [END howto_sensor_thredfi_resource]
 
 
 example_thredfi_payments()

@@ -25,6 +25,7 @@ from thredfi_example_source import (
 from thredfi_provider.compat import CronDataIntervalTimetable, Param, dag, task
 from thredfi_provider.operators.reconcile import ThredfiReconcileOperator
 
+# [START howto_dag_thredfi_reconcile]
 QUERIES = {
     "invoices": invoice_records,
     "payments": payment_records,
@@ -73,3 +74,4 @@ def example_thredfi_reconcile() -> None:
 
 
 example_thredfi_reconcile()
+# [END howto_dag_thredfi_reconcile]

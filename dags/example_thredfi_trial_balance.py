@@ -5,6 +5,7 @@ It reads the chart of accounts (with balances) through the generic ``ThredfiOper
 to reach any endpoint the named operators do not cover, and stores it in the source database.
 """
 
+# [START howto_dag_thredfi_trial_balance]
 from __future__ import annotations
 
 import datetime as dt
@@ -26,6 +27,7 @@ from thredfi_provider.operators.generic import ThredfiOperator
     tags=["thredfi", "example"],
 )
 def example_thredfi_trial_balance() -> None:
+    # [START howto_operator_thredfi_generic]
     @task
     def accounts_calls() -> list[dict[str, Any]]:
         return [
@@ -49,6 +51,8 @@ def example_thredfi_trial_balance() -> None:
         )
 
     store(calls, charts.output)
+    # [END howto_operator_thredfi_generic]
 
 
 example_thredfi_trial_balance()
+# [END howto_dag_thredfi_trial_balance]

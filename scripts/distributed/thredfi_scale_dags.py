@@ -29,6 +29,7 @@ from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 from thredfi_provider.operators.parties import ThredfiUpsertCustomersOperator
 from thredfi_provider.operators.payments import ThredfiRecordPaymentsOperator
 
+# [START howto_dag_thredfi_scale_default_args]
 # A killed worker or a Thredfi outage longer than the client's own retry budget is retried by
 # Airflow, with growing waits; every sync is idempotent, so a retry never duplicates.
 DEFAULT_ARGS: dict[str, Any] = {
@@ -40,6 +41,7 @@ DEFAULT_ARGS: dict[str, Any] = {
     # first task before any chunk's second): records reach Thredfi from the first minute on.
     "weight_rule": "upstream",
 }
+# [END howto_dag_thredfi_scale_default_args]
 MAX_WORKERS = env_int("THREDFI_SCALE_MAX_WORKERS", 8)  # threads per mapped instance
 LOOKBACK_DAYS = env_int("THREDFI_SCALE_LOOKBACK_DAYS", 1)
 # The first scheduled day: the orchestrator sets it a few days back, so the scheduler's own runs
@@ -47,6 +49,7 @@ LOOKBACK_DAYS = env_int("THREDFI_SCALE_LOOKBACK_DAYS", 1)
 FIRST_SCHEDULED_DAY = os.environ.get("THREDFI_SCALE_SCHEDULED_FROM")
 
 
+# [START howto_dag_thredfi_scale_bulk]
 @dag(
     dag_id="thredfi_scale_bulk",
     default_args=DEFAULT_ARGS,
@@ -98,6 +101,7 @@ def thredfi_scale_bulk() -> None:
 
 
 thredfi_scale_bulk()
+# [END howto_dag_thredfi_scale_bulk]
 
 
 @dag(
