@@ -7,9 +7,9 @@ for a bill that never synced fails with a message naming the payment and the fie
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import (
     BILLS_URI,
     DEFAULT_ARGS,
@@ -30,7 +30,7 @@ BILLS = Asset(BILLS_URI)
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )

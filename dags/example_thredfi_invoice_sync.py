@@ -7,9 +7,9 @@ date: the day of ``run_after``). Rerunning any interval creates nothing new.
 # [START howto_dag_thredfi_invoice_sync]
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import DEFAULT_ARGS, INVOICES_URI, interval_bounds, invoice_records, store_ids
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
@@ -23,7 +23,7 @@ INVOICES = Asset(INVOICES_URI)
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )

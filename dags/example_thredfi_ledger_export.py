@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import DEFAULT_ARGS, LEDGER_URI, export_targets
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
@@ -16,7 +16,7 @@ from thredfi_provider.operators.ledger import ThredfiExportLedgerOperator
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )

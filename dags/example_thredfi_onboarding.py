@@ -6,9 +6,9 @@ so a rerun finds what exists and reports it ``unchanged`` (or updates what chang
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import DEFAULT_ARGS, ONBOARDED_URI, business_records, party_records, store_ids
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
@@ -23,7 +23,7 @@ ONBOARDED = Asset(ONBOARDED_URI)
 @dag(
     default_args=DEFAULT_ARGS,
     schedule="@daily",
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import DEFAULT_ARGS, interval_bounds, payment_records, settled_invoices, store_ids
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
@@ -17,7 +17,7 @@ from thredfi_provider.sensors.resource import ThredfiResourceSensor
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )

@@ -8,9 +8,9 @@ to reach any endpoint the named operators do not cover, and stores it in the sou
 # [START howto_dag_thredfi_trial_balance]
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import DEFAULT_ARGS, LEDGER_URI, onboarded_businesses, store_trial_balance
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
@@ -22,7 +22,7 @@ from thredfi_provider.operators.generic import ThredfiOperator
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=[Asset(LEDGER_URI)],
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )

@@ -17,6 +17,8 @@ import os
 import sqlite3
 from typing import Any
 
+import pendulum
+
 from thredfi_provider.compat import exponential_backoff
 
 APP_CONN_ID = "thredfi_example_app"
@@ -149,8 +151,9 @@ def interval_bounds(context: Any) -> tuple[str, str]:
     """[start, end) of the run's data interval as dates; a manual run without one covers run_after's day."""
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None or end is None or start == end:
-        day = (context.get("logical_date") or context["dag_run"].run_after).date()
-        return day.isoformat(), (day + dt.timedelta(days=1)).isoformat()
+        # Airflow hands pendulum DateTimes; run_after may be a plain datetime, so wrap it.
+        start = pendulum.instance(context.get("logical_date") or context["dag_run"].run_after).start_of("day")
+        end = start.add(days=1)
     return start.date().isoformat(), end.date().isoformat()
 
 

@@ -21,6 +21,7 @@ import datetime as dt
 import os
 from typing import Any
 
+import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task, task_group
 from thredfi_scale_source import chunks, env_int
 
@@ -54,7 +55,7 @@ FIRST_SCHEDULED_DAY = os.environ.get("THREDFI_SCALE_SCHEDULED_FROM")
     dag_id="thredfi_scale_bulk",
     default_args=DEFAULT_ARGS,
     schedule=None,
-    start_date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_tasks=64,
     tags=["thredfi", "scale"],
@@ -108,7 +109,7 @@ thredfi_scale_bulk()
     dag_id="thredfi_scale_daily",
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime.fromisoformat(FIRST_SCHEDULED_DAY or "2024-01-01").replace(tzinfo=dt.UTC),
+    start_date=pendulum.parse(FIRST_SCHEDULED_DAY or "2024-01-01", tz="UTC"),
     catchup=FIRST_SCHEDULED_DAY is not None,
     max_active_runs=4,
     max_active_tasks=64,
@@ -118,7 +119,7 @@ def thredfi_scale_daily() -> None:
     @task
     def plan(**context: Any) -> list[dict[str, Any]]:
         """Split the onboarded businesses over a few mapped instances; each gets the run's window."""
-        start = context["data_interval_start"].date() - dt.timedelta(days=LOOKBACK_DAYS)
+        start = context["data_interval_start"].subtract(days=LOOKBACK_DAYS).date()
         end = context["data_interval_end"].date()
         return [
             {"business_ids": ids, "start": start.isoformat(), "end": end.isoformat()}
