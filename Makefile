@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit test-slow test-compat demo demo-ui bench docs clean
+.PHONY: install test lint typecheck package unit test-slow test-compat demo demo-ui bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,7 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -29,7 +30,15 @@ unit: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow $(PYTEST_ARGS)
 
-test: lint typecheck unit
+# The sdist and the wheel, built into a temporary directory (removed after) and checked as PyPI
+# would render them. Without isolation: hatchling comes from the dev extra, so no download per run.
+# tests/test_packaging.py checks what the wheel holds.
+package: $(STAMP)
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	$(BIN)/python -m build --no-isolation --quiet --outdir "$$out" . && \
+	$(BIN)/twine check --strict "$$out"/*
+
+test: lint typecheck package unit
 
 # The core suite on every supported Airflow line (2.11, 3.0 to 3.3), one uv-built venv each under
 # .compat/ (reused while unchanged); prints a version x check table. COMPAT_LINES picks lines.
@@ -42,7 +51,7 @@ docs: $(STAMP)
 	@echo "open docs/_build/html/index.html"
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache docs/_build .demo .compat
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache docs/_build .demo .compat
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

@@ -7,9 +7,9 @@ for a bill that never synced fails with a message naming the payment and the fie
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import (
     BILLS_URI,
     DEFAULT_ARGS,
@@ -30,18 +30,15 @@ BILLS = Asset(BILLS_URI)
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )
 def example_thredfi_bills() -> None:
+    # [START howto_operator_thredfi_sync_bills]
     @task
     def select_bills(**context: Any) -> list[dict[str, Any]]:
         return bill_records(*interval_bounds(context))
-
-    @task
-    def select_bill_payments(**context: Any) -> list[dict[str, Any]]:
-        return bill_payment_records(*interval_bounds(context))
 
     bills = ThredfiSyncBillsOperator(task_id="sync_bills", records=select_bills())
 
@@ -50,6 +47,13 @@ def example_thredfi_bills() -> None:
         return store_ids("bills", summary)
 
     stored = store_bill_ids(bills.output)
+    # [END howto_operator_thredfi_sync_bills]
+
+    # [START howto_operator_thredfi_sync_bill_payments]
+    @task
+    def select_bill_payments(**context: Any) -> list[dict[str, Any]]:
+        return bill_payment_records(*interval_bounds(context))
+
     payments_in = select_bill_payments()
     stored >> payments_in  # a payment may settle a bill synced by this very run
     paid = ThredfiSyncBillPaymentsOperator(task_id="sync_bill_payments", records=payments_in)
@@ -59,6 +63,7 @@ def example_thredfi_bills() -> None:
         return store_ids("bill_payments", summary)
 
     store_bill_payment_ids(paid.output)
+    # [END howto_operator_thredfi_sync_bill_payments]
 
 
 example_thredfi_bills()

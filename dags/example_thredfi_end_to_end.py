@@ -6,11 +6,12 @@ rather than on a clock. Deploy this DAG *or* the per-area ones; they select the 
 are idempotent, so running both is harmless, merely redundant.
 """
 
+# [START howto_dag_thredfi_end_to_end]
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import (
     BILLS_URI,
     DEFAULT_ARGS,
@@ -65,7 +66,7 @@ def summary_of(operator: Any) -> XComArg:
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     tags=["thredfi", "example"],
@@ -121,3 +122,4 @@ def example_thredfi_end_to_end() -> None:
 
 
 example_thredfi_end_to_end()
+# [END howto_dag_thredfi_end_to_end]

@@ -4,11 +4,12 @@ Works for scheduled runs, backfills (each run owns its interval) and manual runs
 date: the day of ``run_after``). Rerunning any interval creates nothing new.
 """
 
+# [START howto_dag_thredfi_invoice_sync]
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import DEFAULT_ARGS, INVOICES_URI, interval_bounds, invoice_records, store_ids
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
@@ -22,11 +23,12 @@ INVOICES = Asset(INVOICES_URI)
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )
 def example_thredfi_invoice_sync() -> None:
+    # [START howto_operator_thredfi_sync_invoices]
     @task
     def select_invoices(**context: Any) -> list[dict[str, Any]]:
         return invoice_records(*interval_bounds(context))
@@ -46,6 +48,8 @@ def example_thredfi_invoice_sync() -> None:
         return store_ids("invoices", summary)
 
     store_invoice_ids(sync.output)
+    # [END howto_operator_thredfi_sync_invoices]
 
 
 example_thredfi_invoice_sync()
+# [END howto_dag_thredfi_invoice_sync]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import DEFAULT_ARGS, LEDGER_URI, export_targets
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
@@ -16,11 +16,12 @@ from thredfi_provider.operators.ledger import ThredfiExportLedgerOperator
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )
 def example_thredfi_ledger_export() -> None:
+    # [START howto_operator_thredfi_export_ledger]
     @task
     def businesses() -> list[dict[str, Any]]:
         return export_targets()
@@ -28,6 +29,7 @@ def example_thredfi_ledger_export() -> None:
     ThredfiExportLedgerOperator.partial(
         task_id="export_ledger", reports=["profit-and-loss"], outlets=[Asset(LEDGER_URI)]
     ).expand_kwargs(businesses())
+    # [END howto_operator_thredfi_export_ledger]
 
 
 example_thredfi_ledger_export()

@@ -15,10 +15,10 @@ chunks of business ids and let each instance read its own records (a generator o
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+import pendulum
 from thredfi_example_source import DEFAULT_ARGS, interval_bounds, invoice_records, store_ids
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
@@ -30,7 +30,7 @@ from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     max_active_tasks=8,
     tags=["thredfi", "example"],

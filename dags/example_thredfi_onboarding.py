@@ -6,9 +6,9 @@ so a rerun finds what exists and reports it ``unchanged`` (or updates what chang
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import DEFAULT_ARGS, ONBOARDED_URI, business_records, party_records, store_ids
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
@@ -23,11 +23,12 @@ ONBOARDED = Asset(ONBOARDED_URI)
 @dag(
     default_args=DEFAULT_ARGS,
     schedule="@daily",
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )
 def example_thredfi_onboarding() -> None:
+    # [START howto_operator_thredfi_sync_businesses]
     @task
     def load_businesses() -> list[dict[str, Any]]:
         return business_records()
@@ -38,6 +39,10 @@ def example_thredfi_onboarding() -> None:
     def store_business_ids(summary: dict[str, Any]) -> int:
         return store_ids("businesses", summary)
 
+    stored = store_business_ids(onboard.output)
+    # [END howto_operator_thredfi_sync_businesses]
+
+    # [START howto_operator_thredfi_sync_parties]
     @task
     def load_customers() -> list[dict[str, Any]]:
         return party_records("customers")
@@ -46,7 +51,6 @@ def example_thredfi_onboarding() -> None:
     def load_vendors() -> list[dict[str, Any]]:
         return party_records("vendors")
 
-    stored = store_business_ids(onboard.output)
     customers_in, vendors_in = load_customers(), load_vendors()
     stored >> [customers_in, vendors_in]
     customers = ThredfiSyncCustomersOperator(task_id="sync_customers", records=customers_in)
@@ -57,6 +61,7 @@ def example_thredfi_onboarding() -> None:
         return store_ids("customers", customers) + store_ids("vendors", vendors)
 
     store_party_ids(customers.output, vendors.output)
+    # [END howto_operator_thredfi_sync_parties]
 
 
 example_thredfi_onboarding()

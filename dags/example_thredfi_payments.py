@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import DEFAULT_ARGS, interval_bounds, payment_records, settled_invoices, store_ids
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
@@ -17,11 +17,12 @@ from thredfi_provider.sensors.resource import ThredfiResourceSensor
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )
 def example_thredfi_payments() -> None:
+    # [START howto_operator_thredfi_sync_payments]
     @task
     def select_payments(**context: Any) -> list[dict[str, Any]]:
         return payment_records(*interval_bounds(context))
@@ -35,6 +36,9 @@ def example_thredfi_payments() -> None:
         store_ids("payments", summary)
         return settled_invoices(records)
 
+    # [END howto_operator_thredfi_sync_payments]
+
+    # [START howto_sensor_thredfi_resource]
     ThredfiResourceSensor.partial(
         task_id="wait_until_paid",
         resource="invoice",
@@ -43,6 +47,7 @@ def example_thredfi_payments() -> None:
         poke_interval=1,
         timeout=300,
     ).expand_kwargs(store_payment_ids(record.output, payments))
+    # [END howto_sensor_thredfi_resource]
 
 
 example_thredfi_payments()

@@ -7,10 +7,10 @@ with ``{"window_start": "2024-03-01", "window_end": "2024-03-08"}`` to check a l
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from typing import Any
 
+import pendulum
 from thredfi_example_source import (
     DEFAULT_ARGS,
     bill_payment_records,
@@ -25,6 +25,7 @@ from thredfi_example_source import (
 from thredfi_provider.compat import CronDataIntervalTimetable, Param, dag, task
 from thredfi_provider.operators.reconcile import ThredfiReconcileOperator
 
+# [START howto_dag_thredfi_reconcile]
 QUERIES = {
     "invoices": invoice_records,
     "payments": payment_records,
@@ -44,7 +45,7 @@ def window(context: Any) -> tuple[str, str]:
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 6 * * *", timezone="UTC"),
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     params={
         "window_start": Param(None, type=["null", "string"]),
@@ -73,3 +74,4 @@ def example_thredfi_reconcile() -> None:
 
 
 example_thredfi_reconcile()
+# [END howto_dag_thredfi_reconcile]

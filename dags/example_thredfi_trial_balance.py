@@ -5,11 +5,12 @@ It reads the chart of accounts (with balances) through the generic ``ThredfiOper
 to reach any endpoint the named operators do not cover, and stores it in the source database.
 """
 
+# [START howto_dag_thredfi_trial_balance]
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import pendulum
 from thredfi_example_source import DEFAULT_ARGS, LEDGER_URI, onboarded_businesses, store_trial_balance
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
@@ -21,11 +22,12 @@ from thredfi_provider.operators.generic import ThredfiOperator
 @dag(
     default_args=DEFAULT_ARGS,
     schedule=[Asset(LEDGER_URI)],
-    start_date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 3, 1, tz="UTC"),
     catchup=False,
     tags=["thredfi", "example"],
 )
 def example_thredfi_trial_balance() -> None:
+    # [START howto_operator_thredfi_generic]
     @task
     def accounts_calls() -> list[dict[str, Any]]:
         return [
@@ -49,6 +51,8 @@ def example_thredfi_trial_balance() -> None:
         )
 
     store(calls, charts.output)
+    # [END howto_operator_thredfi_generic]
 
 
 example_thredfi_trial_balance()
+# [END howto_dag_thredfi_trial_balance]

@@ -17,6 +17,8 @@ import os
 import sqlite3
 from typing import Any
 
+import pendulum
+
 from thredfi_provider.compat import exponential_backoff
 
 APP_CONN_ID = "thredfi_example_app"
@@ -144,13 +146,18 @@ def _seed_payables(db: sqlite3.Connection) -> None:
                 )
 
 
+# [START howto_source_thredfi_interval_bounds]
 def interval_bounds(context: Any) -> tuple[str, str]:
     """[start, end) of the run's data interval as dates; a manual run without one covers run_after's day."""
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None or end is None or start == end:
-        day = (context.get("logical_date") or context["dag_run"].run_after).date()
-        return day.isoformat(), (day + dt.timedelta(days=1)).isoformat()
+        # Airflow hands pendulum DateTimes; run_after may be a plain datetime, so wrap it.
+        start = pendulum.instance(context.get("logical_date") or context["dag_run"].run_after).start_of("day")
+        end = start.add(days=1)
     return start.date().isoformat(), end.date().isoformat()
+
+
+# [END howto_source_thredfi_interval_bounds]
 
 
 def app_db() -> Any:
@@ -204,6 +211,7 @@ def party_records(table: str) -> list[dict[str, Any]]:
     ]
 
 
+# [START howto_source_thredfi_invoice_records]
 def invoice_records(start: str, end: str) -> list[dict[str, Any]]:
     rows = app_db().get_records(
         "SELECT i.id, i.customer_id, i.number, i.issued_on, i.due_on, i.description, i.quantity,"
@@ -217,6 +225,9 @@ def invoice_records(start: str, end: str) -> list[dict[str, Any]]:
          "line_items": [{"description": r[5], "quantity": r[6], "unit_price_cents": r[7], "account_code": "4000"}]}
         for r in rows
     ]  # fmt: skip
+
+
+# [END howto_source_thredfi_invoice_records]
 
 
 def edit_invoices(path: str, start: str, end: str) -> dict[str, list[tuple[int, str]]]:

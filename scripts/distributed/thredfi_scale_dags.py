@@ -21,6 +21,7 @@ import datetime as dt
 import os
 from typing import Any
 
+import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task, task_group
 from thredfi_scale_source import chunks, env_int
 
@@ -29,6 +30,7 @@ from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 from thredfi_provider.operators.parties import ThredfiUpsertCustomersOperator
 from thredfi_provider.operators.payments import ThredfiRecordPaymentsOperator
 
+# [START howto_dag_thredfi_scale_default_args]
 # A killed worker or a Thredfi outage longer than the client's own retry budget is retried by
 # Airflow, with growing waits; every sync is idempotent, so a retry never duplicates.
 DEFAULT_ARGS: dict[str, Any] = {
@@ -40,6 +42,7 @@ DEFAULT_ARGS: dict[str, Any] = {
     # first task before any chunk's second): records reach Thredfi from the first minute on.
     "weight_rule": "upstream",
 }
+# [END howto_dag_thredfi_scale_default_args]
 MAX_WORKERS = env_int("THREDFI_SCALE_MAX_WORKERS", 8)  # threads per mapped instance
 LOOKBACK_DAYS = env_int("THREDFI_SCALE_LOOKBACK_DAYS", 1)
 # The first scheduled day: the orchestrator sets it a few days back, so the scheduler's own runs
@@ -47,11 +50,12 @@ LOOKBACK_DAYS = env_int("THREDFI_SCALE_LOOKBACK_DAYS", 1)
 FIRST_SCHEDULED_DAY = os.environ.get("THREDFI_SCALE_SCHEDULED_FROM")
 
 
+# [START howto_dag_thredfi_scale_bulk]
 @dag(
     dag_id="thredfi_scale_bulk",
     default_args=DEFAULT_ARGS,
     schedule=None,
-    start_date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_tasks=64,
     tags=["thredfi", "scale"],
@@ -98,13 +102,14 @@ def thredfi_scale_bulk() -> None:
 
 
 thredfi_scale_bulk()
+# [END howto_dag_thredfi_scale_bulk]
 
 
 @dag(
     dag_id="thredfi_scale_daily",
     default_args=DEFAULT_ARGS,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime.fromisoformat(FIRST_SCHEDULED_DAY or "2024-01-01").replace(tzinfo=dt.UTC),
+    start_date=pendulum.parse(FIRST_SCHEDULED_DAY or "2024-01-01", tz="UTC"),
     catchup=FIRST_SCHEDULED_DAY is not None,
     max_active_runs=4,
     max_active_tasks=64,
@@ -114,7 +119,7 @@ def thredfi_scale_daily() -> None:
     @task
     def plan(**context: Any) -> list[dict[str, Any]]:
         """Split the onboarded businesses over a few mapped instances; each gets the run's window."""
-        start = context["data_interval_start"].date() - dt.timedelta(days=LOOKBACK_DAYS)
+        start = context["data_interval_start"].subtract(days=LOOKBACK_DAYS).date()
         end = context["data_interval_end"].date()
         return [
             {"business_ids": ids, "start": start.isoformat(), "end": end.isoformat()}

@@ -68,7 +68,10 @@ class ThredfiSyncBillPaymentsOperator(PaymentSync["BillPayment"]):
 
 
 class ThredfiRecordBillPaymentsOperator(ThredfiSyncBillPaymentsOperator):
-    """Deprecated: use :class:`ThredfiSyncBillPaymentsOperator`."""
+    """Deprecated: use :class:`ThredfiSyncBillPaymentsOperator`.
+
+    .. seealso:: :doc:`/operators/bills`; the old names: :doc:`/operators/index`
+    """
 
     legacy_summary_xcom: ClassVar[bool] = True
 

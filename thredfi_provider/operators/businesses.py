@@ -64,7 +64,10 @@ class ThredfiSyncBusinessesOperator(ThredfiSyncOperator["Business"]):
 
 
 class ThredfiOnboardBusinessOperator(ThredfiSyncBusinessesOperator):
-    """Deprecated: use :class:`ThredfiSyncBusinessesOperator`. Returns ``{external_id: business_id}``."""
+    """Deprecated: use :class:`ThredfiSyncBusinessesOperator`. Returns ``{external_id: business_id}``.
+
+    .. seealso:: :doc:`/operators/businesses`; the old names: :doc:`/operators/index`
+    """
 
     legacy_summary_xcom: ClassVar[bool] = True
 

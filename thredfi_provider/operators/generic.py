@@ -22,16 +22,7 @@ class ThredfiOperator(ThredfiBaseOperator):
     :param idempotency_key: sent as ``Idempotency-Key`` for endpoints that honour it.
     :param paginate: read every page of a list endpoint and return the records (mind XCom size).
 
-    Example::
-
-        ThredfiOperator(
-            task_id="payout",
-            method="POST",
-            path="businesses/{{ params.business_id }}/payouts/",
-            business_id="{{ params.business_id }}",
-            json={"external_id": "po_{{ ds_nodash }}", "processor": "stripe",
-                  "paid_out_amount_cents": 125000},
-        )
+    .. seealso:: :doc:`/operators/generic`
     """
 
     template_fields: Sequence[str] = (

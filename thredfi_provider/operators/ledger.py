@@ -43,14 +43,7 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
     :param reports: also write ``profit-and-loss`` (and/or ``balance-sheet``) beside the file.
     :param conn_id: object storage connection for ``path`` (e.g. an ``aws`` connection).
 
-    Example::
-
-        ThredfiExportLedgerOperator(
-            task_id="export_ledger",
-            business_id=business_id,
-            path="file:///tmp/ledger/{{ ds }}.jsonl",
-            reports=["profit-and-loss"],
-        )
+    .. seealso:: :doc:`/operators/ledger`
     """
 
     template_fields: Sequence[str] = ("thredfi_conn_id", "business_id", "path", "date_from", "date_to")

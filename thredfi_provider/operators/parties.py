@@ -80,7 +80,10 @@ class ThredfiSyncVendorsOperator(ThredfiSyncOperator["Vendor"]):
 
 
 class ThredfiUpsertCustomersOperator(ThredfiSyncCustomersOperator):
-    """Deprecated: use :class:`ThredfiSyncCustomersOperator`. Returns ``{external_id: customer_id}``."""
+    """Deprecated: use :class:`ThredfiSyncCustomersOperator`. Returns ``{external_id: customer_id}``.
+
+    .. seealso:: :doc:`/operators/parties`; the old names: :doc:`/operators/index`
+    """
 
     legacy_summary_xcom: ClassVar[bool] = True
 
@@ -93,7 +96,10 @@ class ThredfiUpsertCustomersOperator(ThredfiSyncCustomersOperator):
 
 
 class ThredfiUpsertVendorsOperator(ThredfiSyncVendorsOperator):
-    """Deprecated: use :class:`ThredfiSyncVendorsOperator`. Returns ``{external_id: vendor_id}``."""
+    """Deprecated: use :class:`ThredfiSyncVendorsOperator`. Returns ``{external_id: vendor_id}``.
+
+    .. seealso:: :doc:`/operators/parties`; the old names: :doc:`/operators/index`
+    """
 
     legacy_summary_xcom: ClassVar[bool] = True
 

@@ -107,7 +107,10 @@ class ThredfiSyncPaymentsOperator(PaymentSync["Payment"]):
 
 
 class ThredfiRecordPaymentsOperator(ThredfiSyncPaymentsOperator):
-    """Deprecated: use :class:`ThredfiSyncPaymentsOperator`."""
+    """Deprecated: use :class:`ThredfiSyncPaymentsOperator`.
+
+    .. seealso:: :doc:`/operators/payments`; the old names: :doc:`/operators/index`
+    """
 
     legacy_summary_xcom: ClassVar[bool] = True
 

@@ -19,10 +19,7 @@ from thredfi_provider.sandbox.state import SandboxState
 class SandboxServer:
     """A running sandbox on a loopback port; as a context manager it stops on exit.
 
-    Example::
-
-        with SandboxServer() as sandbox:
-            client = ThredfiClient(ClientSettings(sandbox.base_url, sandbox.partner_id, sandbox.api_key))
+    .. seealso:: :doc:`/sandbox`
     """
 
     def __init__(

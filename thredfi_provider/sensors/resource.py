@@ -31,18 +31,7 @@ class ThredfiResourceSensor(BaseSensorOperator):
     404s and transient faults mean "not yet" until ``timeout``; permission and validation
     errors fail at once (or skip, with ``soft_fail``).
 
-    Example::
-
-        ThredfiResourceSensor(
-            task_id="wait_paid",
-            resource="invoice",
-            business_id=business_id,
-            external_id="inv-1001",
-            condition={"status": ["paid"]},
-            deferrable=True,
-            poke_interval=60,
-            timeout=6 * 3600,
-        )
+    .. seealso:: :doc:`/sensor`, and :doc:`/deferrable` for ``deferrable=True``
     """
 
     template_fields: Sequence[str] = (

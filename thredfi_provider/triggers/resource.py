@@ -69,6 +69,8 @@ class ThredfiResourceTrigger(BaseTrigger):
     :param query: a :class:`~thredfi_provider.hooks.status.ResourceQuery` as a dict.
     :param poll_interval: seconds between polls.
     :param timeout_at: epoch seconds after which the trigger reports a timeout.
+
+    .. seealso:: :doc:`/deferrable`
     """
 
     def __init__(
