@@ -123,10 +123,6 @@ class ThredfiHook(BaseHook):
             self._client = shared_client(self.settings)
         return self._client
 
-    @property
-    def client(self) -> ThredfiClient:
-        return self.get_conn()
-
     async def aget_conn(self) -> ThredfiClient:
         """The shared client, for a trigger: nothing here blocks or masks on the event loop.
 

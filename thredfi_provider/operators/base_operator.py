@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from thredfi_provider.compat import BaseOperator
-
-if TYPE_CHECKING:
-    from thredfi_provider.client.client import ThredfiClient
-    from thredfi_provider.hooks.thredfi import ThredfiHook
+from thredfi_provider.hooks.thredfi import ThredfiHook
 
 
 class ThredfiBaseOperator(BaseOperator):
@@ -23,19 +20,13 @@ class ThredfiBaseOperator(BaseOperator):
     template_fields: Sequence[str] = ("thredfi_conn_id",)
     ui_color = "#e8f1fb"
 
-    def __init__(self, *, thredfi_conn_id: str = "thredfi_default", **kwargs: Any) -> None:
+    def __init__(self, *, thredfi_conn_id: str = ThredfiHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.thredfi_conn_id = thredfi_conn_id
 
     @cached_property
     def hook(self) -> ThredfiHook:
-        from thredfi_provider.hooks.thredfi import ThredfiHook
-
         return ThredfiHook(thredfi_conn_id=self.thredfi_conn_id)
-
-    @property
-    def client(self) -> ThredfiClient:
-        return self.hook.get_conn()
 
 
 @contextmanager

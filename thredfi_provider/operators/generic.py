@@ -18,7 +18,8 @@ class ThredfiOperator(ThredfiBaseOperator):
     :param path: path under ``/v1/platform/`` (e.g. ``businesses/{id}/vendor-credits/``).
     :param business_id: use this business's scoped token (omit for partner-level endpoints).
     :param json: request body. Creates should carry an ``external_id`` so a retry is harmless.
-    :param params: query parameters.
+    :param query_params: query parameters. (``params`` still works, with a ``DeprecationWarning``:
+        it shadowed Airflow's own DAG ``params``.)
     :param idempotency_key: sent as ``Idempotency-Key`` for endpoints that honour it.
     :param paginate: read every page of a list endpoint and return the records (mind XCom size).
 
@@ -26,9 +27,9 @@ class ThredfiOperator(ThredfiBaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "thredfi_conn_id", "method", "path", "business_id", "json", "params_", "idempotency_key",
+        "thredfi_conn_id", "method", "path", "business_id", "json", "query_params", "idempotency_key",
     )  # fmt: skip
-    template_fields_renderers: ClassVar[dict[str, str]] = {"json": "json", "params_": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"json": "json", "query_params": "json"}
 
     def __init__(
         self,
@@ -37,33 +38,43 @@ class ThredfiOperator(ThredfiBaseOperator):
         path: str,
         business_id: str | None = None,
         json: Any = None,
-        params: Mapping[str, Any] | None = None,
+        query_params: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         paginate: bool = False,
         **kwargs: Any,
     ) -> None:
+        if "params" in kwargs:
+            import warnings
+
+            warnings.warn(
+                "ThredfiOperator(params=...) is deprecated: pass query_params=... (params is "
+                "Airflow's own DAG params argument)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            query_params = query_params or kwargs.pop("params")
         super().__init__(**kwargs)
         self.method = method
         self.path = path
         self.business_id = business_id
         self.json = json
-        self.params_ = dict(params or {})
+        self.query_params = dict(query_params or {})
         self.idempotency_key = idempotency_key
         self.paginate = paginate
 
     def execute(self, context: Context) -> Any:
         headers = {"Idempotency-Key": self.idempotency_key} if self.idempotency_key else None
         with task_state_from_errors():
-            client = self.client
+            client = self.hook.get_conn()
             if self.paginate:
                 return list(
-                    client.paginate(self.path, business_id=self.business_id or None, params=self.params_)
+                    client.paginate(self.path, business_id=self.business_id or None, params=self.query_params)
                 )
             return client.request_json(
                 self.method.upper(),
                 self.path,
                 business_id=self.business_id or None,
                 json=self.json,
-                params=self.params_ or None,
+                params=self.query_params or None,
                 headers=headers,
             )

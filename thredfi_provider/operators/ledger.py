@@ -77,7 +77,7 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
         target.parent.mkdir(parents=True, exist_ok=True)
         rows = entries = 0
         with task_state_from_errors():
-            client = self.client
+            client = self.hook.get_conn()
             with target.open("w") as out:  # type: ignore[no-untyped-call]
                 for entry in client.list_records(
                     self.business_id, JOURNAL_ENTRY, date_from=date_from, date_to=date_to

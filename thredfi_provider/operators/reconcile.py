@@ -116,7 +116,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
 
         sync = self._sync_class()
         model = sync.model()
-        client = self.client
+        client = self.hook.get_conn()
         grouped: dict[str, list[tuple[str, RecordModel]]] = {}
         invalid: list[dict[str, str]] = []
         for index, raw in enumerate(load_records(self.records, context)):

@@ -117,7 +117,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         summary = BatchSummary(keep_all_ids=self.legacy_summary_xcom)
         seen = SeenKeys()
         lookups: dict[str, BusinessLookups] = {}  # per business, kept across chunks
-        client = self.client
+        client = self.hook.get_conn()
         records = iter_records(self.records, context)
         try:
             for chunk in chunked(enumerate(records), self.chunk_size):

@@ -55,5 +55,8 @@ def thredfi_strict_sandbox(thredfi_sandbox_factory: Callable[..., SandboxServer]
 @pytest.fixture
 def thredfi_conn_id(thredfi_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> str:
     """``thredfi_default`` pointing at the sandbox, through ``AIRFLOW_CONN_THREDFI_DEFAULT``."""
-    monkeypatch.setenv("AIRFLOW_CONN_THREDFI_DEFAULT", thredfi_sandbox.connection_uri())
-    return "thredfi_default"
+    from thredfi_provider.hooks.thredfi import ThredfiHook  # here, not at plugin load: import-free
+
+    conn_id = ThredfiHook.default_conn_name
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", thredfi_sandbox.connection_uri())
+    return conn_id

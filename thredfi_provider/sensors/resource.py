@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from thredfi_provider.compat import BaseSensorOperator, PokeReturnValue, conf
+from thredfi_provider.hooks.thredfi import ThredfiHook
 
 if TYPE_CHECKING:
     from thredfi_provider.compat import Context
@@ -35,7 +36,7 @@ class ThredfiResourceSensor(BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = (
-        "thredfi_conn_id", "resource", "business_id", "resource_id", "external_id", "filters", "condition_",
+        "thredfi_conn_id", "resource", "business_id", "resource_id", "external_id", "filters", "condition",
     )  # fmt: skip
 
     def __init__(
@@ -48,7 +49,7 @@ class ThredfiResourceSensor(BaseSensorOperator):
         filters: Mapping[str, Any] | None = None,
         condition: Condition = None,
         min_count: int = 1,
-        thredfi_conn_id: str = "thredfi_default",
+        thredfi_conn_id: str = ThredfiHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -60,7 +61,7 @@ class ThredfiResourceSensor(BaseSensorOperator):
         self.resource_id = resource_id
         self.external_id = external_id
         self.filters = dict(filters or {})
-        self.condition_ = condition
+        self.condition = condition
         self.min_count = min_count
         self.thredfi_conn_id = thredfi_conn_id
         self.deferrable = deferrable
@@ -68,7 +69,7 @@ class ThredfiResourceSensor(BaseSensorOperator):
     def _query(self) -> ResourceQuery:
         from thredfi_provider.hooks.status import ResourceQuery, normalise_condition
 
-        mapping, _ = normalise_condition(self.condition_)
+        mapping, _ = normalise_condition(self.condition)
         return ResourceQuery(
             resource=self.resource,
             business_id=self.business_id or None,
@@ -83,9 +84,8 @@ class ThredfiResourceSensor(BaseSensorOperator):
         from thredfi_provider.client.errors import ThredfiError
         from thredfi_provider.compat import AirflowFailException
         from thredfi_provider.hooks.status import normalise_condition
-        from thredfi_provider.hooks.thredfi import ThredfiHook
 
-        _, predicate = normalise_condition(self.condition_)
+        _, predicate = normalise_condition(self.condition)
         try:
             outcome = ThredfiHook(self.thredfi_conn_id).check_resource(self._query(), predicate)
         except ThredfiError as exc:
