@@ -80,16 +80,16 @@ def parse_date(value: Any) -> str:
         raise ValueError("Enter a valid date (YYYY-MM-DD).") from None
 
 
-class _Body(BaseModel):
+class RequestBody(BaseModel):
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
 
 
-class TokenRequest(_Body):
+class TokenRequest(RequestBody):
     grant_type: str = "client_credentials"
     client_id: RequiredInStrict[str] = None
 
 
-class BusinessCreate(_Body):
+class BusinessCreate(RequestBody):
     external_id: Text255
     legal_name: Text255
     entity_type: RequiredInStrict[str] = None
@@ -111,7 +111,7 @@ class BusinessCreate(_Body):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class BusinessUpdate(_Body):
+class BusinessUpdate(RequestBody):
     legal_name: Text255 | None = None
     entity_type: str | None = None
     phone_number: str | None = None
@@ -126,7 +126,7 @@ class BusinessUpdate(_Body):
     metadata: dict[str, Any] | None = None
 
 
-class PartyCreate(_Body):
+class PartyCreate(RequestBody):
     """Customers and vendors share this shape; one of the two names is required."""
 
     external_id: Text255 | None = None
@@ -156,7 +156,7 @@ class PartyCreate(_Body):
         return self
 
 
-class LineItem(_Body):
+class LineItem(RequestBody):
     description: Annotated[str, Field(max_length=1000)] | None = None
     quantity: Annotated[float, Field(gt=0, le=1_000_000)] = 1
     unit_price_cents: Annotated[Cents | None, guide_only("send unit_price")] = None
@@ -195,7 +195,7 @@ def _not_modelled(value: int) -> int:
 NotModelledCents = Annotated[Cents, AfterValidator(_not_modelled)]
 
 
-class InvoiceCreate(_Body):
+class InvoiceCreate(RequestBody):
     external_id: Text255 | None = None
     customer_id: str | None = None
     customer_external_id: str | None = None
@@ -222,7 +222,7 @@ class InvoiceCreate(_Body):
         return self
 
 
-class InvoiceUpdate(_Body):
+class InvoiceUpdate(RequestBody):
     """``PUT B/invoices/{id}/`` (CONTRACT.md §5.5). A field left out keeps its value; sent
     ``line_items`` replace every line (as update-bill says of bills, §5.8). ``sent_at``,
     ``customer_external_id``, ``transaction_tags`` and ``metadata`` are create fields the update
@@ -247,97 +247,7 @@ class InvoiceUpdate(_Body):
     _dates = field_validator("sent_at", "due_at")(lambda v: None if v is None else parse_date(v))
 
 
-class InvoiceAllocation(_Body):
-    invoice_id: str
-    amount_cents: PositiveCents
-
-
-PAYMENT_METHODS = (
-    "bank_transfer",
-    "credit_card",
-    "debit_card",
-    "ach",
-    "check",
-    "cash",
-    "paypal",
-    "stripe",
-    "other",
-)
-
-
-class PaymentCreate(_Body):
-    external_id: Text255 | None = None
-    customer_id: RequiredInStrict[str] = None
-    total_amount_cents: RequiredInStrict[PositiveCents] = None
-    amount_cents: Annotated[PositiveCents | None, guide_only("send total_amount_cents")] = None  # guides
-    payment_date: str
-    currency: Currency | None = None
-    payment_method: Literal[PAYMENT_METHODS] = "bank_transfer"  # type: ignore[valid-type]
-    payment_reference: Annotated[str, Field(max_length=255)] | None = None
-    note: str | None = None
-    processing_fee_cents: Cents = 0
-    allocations: Annotated[list[InvoiceAllocation], Field(max_length=500)] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-    _dates = field_validator("payment_date")(parse_date)
-
-    @model_validator(mode="after")
-    def _amount(self) -> PaymentCreate:
-        if self.total_amount_cents is None and self.amount_cents is None:
-            raise ValueError("total_amount_cents is required.")
-        both = self.total_amount_cents is not None and self.amount_cents is not None
-        if both and self.total_amount_cents != self.amount_cents:
-            raise ValueError("total_amount_cents and amount_cents disagree.")
-        return self
-
-    @property
-    def total(self) -> int:
-        return int(self.total_amount_cents if self.total_amount_cents is not None else self.amount_cents or 0)
-
-
-PAYMENT_STATUSES = ("pending", "processing", "completed", "failed", "cancelled", "refunded")
-
-
-class PaymentReferences(_Body):
-    bank_reference: str | None = None
-    end_to_end_id: str | None = None
-    payment_reference: Annotated[str, Field(max_length=255)] | None = None
-
-
-class PaymentUpdate(_Body):
-    """``PATCH B/invoices/payments/{id}/`` (CONTRACT.md §5.6): the create fields plus ``status``,
-    ``processor_reference``, ``bank_reference`` and ``transaction_tags``, all optional."""
-
-    external_id: Text255 | None = None
-    customer_id: str | None = None
-    total_amount_cents: PositiveCents | None = None
-    amount_cents: Annotated[PositiveCents | None, guide_only("send total_amount_cents")] = None
-    allocations: Annotated[list[InvoiceAllocation], Field(max_length=500)] | None = None
-    payment_date: str | None = None
-    currency: Currency | None = None
-    payment_method: Literal[PAYMENT_METHODS] | None = None  # type: ignore[valid-type]
-    payment_reference: Annotated[str, Field(max_length=255)] | None = None
-    payment_processor: Annotated[str, Field(max_length=100)] | None = None
-    processing_fee_cents: Cents | None = None
-    note: str | None = None
-    metadata: dict[str, Any] | None = None
-    references: PaymentReferences | None = None
-    status: Literal[PAYMENT_STATUSES] | None = None  # type: ignore[valid-type]
-    processor_reference: str | None = None
-    bank_reference: str | None = None
-    transaction_tags: list[str] | None = None
-
-    _dates = field_validator("payment_date")(lambda v: None if v is None else parse_date(v))
-
-    @model_validator(mode="after")
-    def _amount(self) -> PaymentUpdate:
-        both = self.total_amount_cents is not None and self.amount_cents is not None
-        if both and self.total_amount_cents != self.amount_cents:
-            raise ValueError("total_amount_cents and amount_cents disagree.")
-        return self
-
-
-class BillCreate(_Body):
+class BillCreate(RequestBody):
     external_id: Text255 | None = None
     vendor_id: str | None = None
     vendor_external_id: str | None = None
@@ -359,7 +269,7 @@ class BillCreate(_Body):
         return self
 
 
-class BillUpdate(_Body):
+class BillUpdate(RequestBody):
     """``PUT B/bills/{id}/`` (CONTRACT.md §5.8): a field left out keeps its value; sent
     ``line_items`` delete and replace every line, omitted ones stay as they are."""
 
@@ -376,62 +286,3 @@ class BillUpdate(_Body):
     metadata: dict[str, Any] | None = None
 
     _dates = field_validator("bill_date", "due_at")(lambda v: None if v is None else parse_date(v))
-
-
-class BillAllocation(_Body):
-    bill_id: str
-    amount_cents: PositiveCents
-    description: str | None = None
-
-
-BILL_PAYMENT_METHODS = ("bank_transfer", "ach", "wire", "check", "credit_card", "cash", "other")
-
-
-class BillPaymentCreate(_Body):
-    external_id: Text255 | None = None
-    vendor_id: str
-    amount_cents: PositiveCents
-    currency: Currency | None = None
-    payment_method: Literal[BILL_PAYMENT_METHODS] = "bank_transfer"  # type: ignore[valid-type]
-    payment_date: str
-    payment_reference: Annotated[str, Field(max_length=100)] | None = None
-    check_number: Annotated[str, Field(max_length=50)] | None = None
-    description: str | None = None
-    memo: str | None = None
-    processing_fee_cents: Cents = 0
-    allocations: Annotated[list[BillAllocation], Field(max_length=500)] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-    _dates = field_validator("payment_date")(parse_date)
-
-    @model_validator(mode="after")
-    def _check(self) -> BillPaymentCreate:
-        if self.payment_method == "check" and not self.check_number:
-            raise ValueError("check_number is required when payment_method is check.")
-        return self
-
-
-BILL_PAYMENT_STATUSES = ("pending", "processing", "completed", "failed", "cancelled", "returned")
-
-
-class BillPaymentUpdate(_Body):
-    """``PATCH B/bills/payments/{id}/`` (CONTRACT.md §5.8): the create fields plus ``status`` and
-    ``failure_reason``, all optional."""
-
-    external_id: Text255 | None = None
-    vendor_id: str | None = None
-    amount_cents: PositiveCents | None = None
-    currency: Currency | None = None
-    payment_method: Literal[BILL_PAYMENT_METHODS] | None = None  # type: ignore[valid-type]
-    payment_date: str | None = None
-    payment_reference: Annotated[str, Field(max_length=100)] | None = None
-    check_number: Annotated[str, Field(max_length=50)] | None = None
-    description: str | None = None
-    memo: str | None = None
-    processing_fee_cents: Cents | None = None
-    allocations: Annotated[list[BillAllocation], Field(max_length=500)] | None = None
-    metadata: dict[str, Any] | None = None
-    status: Literal[BILL_PAYMENT_STATUSES] | None = None  # type: ignore[valid-type]
-    failure_reason: str | None = None
-
-    _dates = field_validator("payment_date")(lambda v: None if v is None else parse_date(v))

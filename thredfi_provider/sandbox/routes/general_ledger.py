@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from thredfi_provider.sandbox import ledger
+from thredfi_provider.sandbox import reports
 from thredfi_provider.sandbox.errors import ApiError
 from thredfi_provider.sandbox.models import parse_date
 from thredfi_provider.sandbox.routes.common import in_range, split_ids
@@ -41,12 +41,12 @@ async def list_accounts(
 ) -> dict[str, Any]:
     """The parameter is declared for the schema; the filter is read through ``list_filters``."""
     state = state_of(request)
-    totals = ledger.balances(state, business["id"])
+    totals = reports.balances(state, business["id"])
     wanted = list_filters(request, "accounts").get("account_type")
 
     def render(acc: Record) -> Record:
         t = totals.get(acc["code"], {"debit": 0, "credit": 0})
-        balance = ledger.signed_balance(acc["account_type"], t)
+        balance = reports.signed_balance(acc["account_type"], t)
         return {
             **acc,
             "current_balance": balance,
@@ -110,7 +110,7 @@ async def profit_and_loss(
 ) -> dict[str, Any]:
     start = _date_param("start_date", start_date) or f"{today()[:4]}-01-01"
     end = _date_param("end_date", end_date) or today()
-    return ledger.profit_and_loss(state_of(request), business, start, end, detail_level)
+    return reports.profit_and_loss(state_of(request), business, start, end, detail_level)
 
 
 @router.get("/reports/balance-sheet/", tags=["reports"])
@@ -118,4 +118,4 @@ async def balance_sheet(
     request: Request, business: Business, as_of_date: str | None = None, detail_level: str = "summary"
 ) -> dict[str, Any]:
     as_of = _date_param("as_of_date", as_of_date) or today()
-    return ledger.balance_sheet(state_of(request), business, as_of, detail_level)
+    return reports.balance_sheet(state_of(request), business, as_of, detail_level)

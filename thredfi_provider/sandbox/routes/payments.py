@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from thredfi_provider.sandbox import ledger
 from thredfi_provider.sandbox.errors import ApiError, validation
-from thredfi_provider.sandbox.models import PaymentCreate, PaymentUpdate
+from thredfi_provider.sandbox.payment_models import PaymentCreate, PaymentUpdate
 from thredfi_provider.sandbox.routes.common import (
     check_currency,
     check_external_id_free,
