@@ -47,8 +47,9 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"^(?!thredfi_provider\.).*"),
     (r"py:.*", r"^thredfi_provider\..*\._\w+$"),  # private bases shown by show-inheritance
-    (r"py:.*", r"^thredfi_provider\.client\.models\.M$"),  # TypeVars shown in Generic[...] bases
-    (r"py:.*", r"^thredfi_provider\.operators\.sync\.M$"),
+    # TypeVars shown in Generic[...] bases and signatures
+    (r"py:.*", r"^thredfi_provider\.client\.(models|resources|parsing)\.M$"),
+    (r"py:.*", r"^thredfi_provider\.operators\.(sync_operator|chunk_validation)\.M$"),
     (r"py:.*", r"^thredfi_provider\.operators\.payments\.P$"),
     (r"py:.*", r"^thredfi_provider\.operators\.sources\.T$"),
 ]

@@ -1,8 +1,9 @@
 """The HTTP client: one pooled session, and one bounded exchange at a time.
 
 It knows nothing of tokens, retries or resources (that is :mod:`.requestor` and
-:mod:`.client`); it sends what it is given within the attempt's deadline and turns a dropped
-connection into :class:`~thredfi_provider.client.errors.ThredfiConnectionError`.
+:class:`~thredfi_provider.client.client.ThredfiClient`); it sends what it is given within the
+attempt's deadline and turns a dropped connection into
+:class:`~thredfi_provider.client.errors.ThredfiConnectionError`.
 """
 
 from __future__ import annotations
