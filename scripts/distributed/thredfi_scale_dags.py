@@ -25,10 +25,10 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task, task_group
 from thredfi_scale_source import chunks, env_int
 
-from thredfi_provider.operators.businesses import ThredfiOnboardBusinessOperator
+from thredfi_provider.operators.businesses import ThredfiSyncBusinessesOperator
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
-from thredfi_provider.operators.parties import ThredfiUpsertCustomersOperator
-from thredfi_provider.operators.payments import ThredfiRecordPaymentsOperator
+from thredfi_provider.operators.parties import ThredfiSyncCustomersOperator
+from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
 
 # [START howto_dag_thredfi_scale_default_args]
 # A killed worker or a Thredfi outage longer than the client's own retry budget is retried by
@@ -69,12 +69,15 @@ def thredfi_scale_bulk() -> None:
         return [business_records(ids) for ids in chunks(env_int("THREDFI_SCALE_BUSINESSES_PER_TASK", 1))]
 
     @task(multiple_outputs=True)
-    def load_records(onboarded: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    def load_records(onboarded: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         """Store the Thredfi ids, then read this chunk's customers, invoices and payments."""
         import thredfi_scale_source as source
 
-        source.store_business_ids(onboarded)
-        ids = [int(ext.removeprefix(f"{source.PREFIX}biz-")) for ext in onboarded]
+        from thredfi_provider.operators.summary import read_ids
+
+        business_ids = read_ids(onboarded)  # from the summary, inline or its details report
+        source.store_business_ids(business_ids)
+        ids = [int(ext.removeprefix(f"{source.PREFIX}biz-")) for ext in business_ids]
         return {
             "customers": source.customer_records(ids),
             "invoices": source.invoice_records(ids, part="history"),
@@ -83,17 +86,17 @@ def thredfi_scale_bulk() -> None:
 
     @task_group
     def sync_chunk(businesses: list[dict[str, Any]]) -> None:
-        onboard = ThredfiOnboardBusinessOperator(
+        onboard = ThredfiSyncBusinessesOperator(
             task_id="onboard", records=businesses, max_workers=MAX_WORKERS
         )
         records = load_records(onboard.output)
-        customers = ThredfiUpsertCustomersOperator(
+        customers = ThredfiSyncCustomersOperator(
             task_id="upsert_customers", records=records["customers"], max_workers=MAX_WORKERS
         )
         invoices = ThredfiSyncInvoicesOperator(
             task_id="sync_invoices", records=records["invoices"], max_workers=MAX_WORKERS
         )
-        payments = ThredfiRecordPaymentsOperator(
+        payments = ThredfiSyncPaymentsOperator(
             task_id="record_payments", records=records["payments"], max_workers=MAX_WORKERS
         )
         customers >> invoices >> payments
@@ -142,7 +145,7 @@ def thredfi_scale_daily() -> None:
         invoices = ThredfiSyncInvoicesOperator(
             task_id="sync_invoices", records=records["invoices"], max_workers=MAX_WORKERS
         )
-        payments = ThredfiRecordPaymentsOperator(
+        payments = ThredfiSyncPaymentsOperator(
             task_id="record_payments", records=records["payments"], max_workers=MAX_WORKERS
         )
         invoices >> payments
