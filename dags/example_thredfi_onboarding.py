@@ -9,13 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
-from thredfi_example_source import DEFAULT_ARGS, ONBOARDED_URI, business_records, party_records, store_ids
+from thredfi_example_source import (
+    APP_CONN_ID,
+    DEFAULT_ARGS,
+    ONBOARDED_URI,
+    business_records,
+    party_query,
+    store_ids,
+)
 
 # Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
 # keeps this file visible to DAG discovery's safe mode.
 from thredfi_provider.compat import Asset, dag, task
 from thredfi_provider.operators.businesses import ThredfiSyncBusinessesOperator
 from thredfi_provider.operators.parties import ThredfiSyncCustomersOperator, ThredfiSyncVendorsOperator
+from thredfi_provider.operators.sources import SqlRecords
 
 ONBOARDED = Asset(ONBOARDED_URI)
 
@@ -43,18 +51,14 @@ def example_thredfi_onboarding() -> None:
     # [END howto_operator_thredfi_sync_businesses]
 
     # [START howto_operator_thredfi_sync_parties]
-    @task
-    def load_customers() -> list[dict[str, Any]]:
-        return party_records("customers")
-
-    @task
-    def load_vendors() -> list[dict[str, Any]]:
-        return party_records("vendors")
-
-    customers_in, vendors_in = load_customers(), load_vendors()
-    stored >> [customers_in, vendors_in]
-    customers = ThredfiSyncCustomersOperator(task_id="sync_customers", records=customers_in)
-    vendors = ThredfiSyncVendorsOperator(task_id="sync_vendors", records=vendors_in)
+    # Customers and vendors are flat rows: stream them straight from the application's database.
+    customers = ThredfiSyncCustomersOperator(
+        task_id="sync_customers", records=SqlRecords(conn_id=APP_CONN_ID, sql=party_query("customers"))
+    )
+    vendors = ThredfiSyncVendorsOperator(
+        task_id="sync_vendors", records=SqlRecords(conn_id=APP_CONN_ID, sql=party_query("vendors"))
+    )
+    stored >> [customers, vendors]
 
     @task(outlets=[ONBOARDED])
     def store_party_ids(customers: dict[str, Any], vendors: dict[str, Any]) -> int:

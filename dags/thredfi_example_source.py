@@ -198,17 +198,28 @@ def business_records() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def party_records(table: str) -> list[dict[str, Any]]:
-    """Customers or vendors of every onboarded business, each carrying its Thredfi business id."""
+# [START howto_source_thredfi_party_query]
+def party_query(table: str) -> str:
+    """Customers or vendors of every onboarded business, already in Thredfi's shape.
+
+    Flat records need no Python: ``SqlRecords`` streams this query's rows as records, its
+    column names as the fields.
+    """
     prefix = WRITE_BACK[table][1]
-    rows = app_db().get_records(
-        f"SELECT p.id, p.name, p.email, b.thredfi_business_id FROM {table} p"  # noqa: S608 - fixed names
-        " JOIN businesses b ON b.id = p.business_id WHERE b.thredfi_business_id IS NOT NULL ORDER BY p.id"
+    return (
+        f"SELECT '{prefix}' || p.id AS external_id, p.name AS company_name, p.email AS email,"  # noqa: S608
+        f" b.thredfi_business_id AS business_id FROM {table} p JOIN businesses b ON b.id = p.business_id"
+        " WHERE b.thredfi_business_id IS NOT NULL ORDER BY p.id"
     )
-    return [
-        {"external_id": f"{prefix}{r[0]}", "company_name": r[1], "email": r[2], "business_id": r[3]}
-        for r in rows
-    ]
+
+
+# [END howto_source_thredfi_party_query]
+
+
+def party_records(table: str) -> list[dict[str, Any]]:
+    """The same rows as :func:`party_query`, as a list (for a task that passes them on)."""
+    columns = ("external_id", "company_name", "email", "business_id")
+    return [dict(zip(columns, row, strict=True)) for row in app_db().get_records(party_query(table))]
 
 
 # [START howto_source_thredfi_invoice_records]

@@ -24,18 +24,13 @@ class SqlRecords:
     Rows become dicts keyed by the query's column names, fetched ``fetch_size`` at a time from a
     server-side cursor where the driver has one (:func:`streaming_cursor`), so the task never
     holds the result set. The query's connection (and, for PostgreSQL, its transaction) stays
-    open while the sync runs and is closed when it ends, failed or not:
-
-    .. code-block:: python
-
-        records = SqlRecords(
-            conn_id="warehouse",
-            sql="SELECT * FROM thredfi_invoices WHERE updated_at >= %(start)s AND updated_at < %(end)s",
-            parameters={"start": "{{ data_interval_start }}", "end": "{{ data_interval_end }}"},
-        )
+    open while the sync runs and is closed when it ends, failed or not.
 
     ``sql`` and ``parameters`` are templated (Airflow renders them with the operator's fields).
     Bind the interval as parameters rather than formatting it into the SQL.
+
+    .. seealso:: :doc:`/operators/parties` (an example DAG streams customers and vendors with
+        it) and :doc:`/scale`
     """
 
     template_fields: Sequence[str] = ("conn_id", "sql", "parameters")
