@@ -83,7 +83,7 @@ def test_verify_is_off_only_when_explicitly_false_and_that_is_logged_each_time(c
     assert settings.verify is False
     from thredfi_provider.client.client import ThredfiClient
 
-    with caplog.at_level(logging.WARNING, logger="thredfi_provider.client.transport"):
+    with caplog.at_level(logging.WARNING, logger="thredfi_provider.client.client"):
         ThredfiClient(settings).close()
         ThredfiClient(settings).close()
     warnings = [r for r in caplog.records if "verification is OFF" in r.getMessage()]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.operators.conftest import run
 from thredfi_provider.operators.generic import ThredfiOperator
 
@@ -22,10 +20,13 @@ def test_query_params_is_a_readable_template_field():
     assert not [name for name in ThredfiOperator.template_fields if name.endswith("_")]
 
 
-def test_the_old_params_argument_warns_and_still_sends_the_query(thredfi_sandbox, thredfi_conn_id, seeded):
-    with pytest.warns(DeprecationWarning, match="query_params"):
-        op = ThredfiOperator(
-            task_id="g", path=f"businesses/{seeded}/customers/", business_id=seeded, params={"page_size": 1}
-        )
+def test_a_dags_params_are_airflows_and_never_sent_as_a_query(thredfi_sandbox, thredfi_conn_id, seeded):
+    """Airflow hands every operator its DAG's params as ``params``: they are not Thredfi's query."""
+    from airflow.sdk import DAG
+
+    with DAG("generic_params", params={"page_size": 1}, schedule=None):
+        op = ThredfiOperator(task_id="g", path=f"businesses/{seeded}/customers/", business_id=seeded)
+    assert op.query_params == {}
+    assert op.params["page_size"] == 1  # still Airflow's, for templates
     body, _ = run(op)
-    assert len(body["results"]) == 1
+    assert len(body["results"]) == 2  # no page_size reached the server

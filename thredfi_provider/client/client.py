@@ -7,6 +7,7 @@ resource calls, each built from the one resource registry (:mod:`.resources`).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from thredfi_provider.client.settings import ClientSettings
 from thredfi_provider.client.stats import ClientStats
 from thredfi_provider.client.transport import Transport, make_session, read_json
 from thredfi_provider.client.urls import segment
+
+log = logging.getLogger(__name__)
 
 ResourceRef = Resource[Any] | str
 
@@ -55,6 +58,9 @@ class ThredfiClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
+        if settings.verify is False:
+            log.warning("TLS certificate verification is OFF for %s (connection extra verify=false)",
+                        settings.base_url)  # fmt: skip
         self.stats = ClientStats()
         self.transport = Transport(settings, session or make_session(settings), self.stats)
         self.requestor = Requestor(settings, self.transport, on_secret=on_secret, clock=clock, sleep=sleep)
@@ -79,20 +85,58 @@ class ThredfiClient:
 
     # ------------------------------------------------------------------ any call
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One API call; see :meth:`Requestor.request`."""
-        return self.requestor.request(method, path, **kwargs)
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        business_id: str | None = None,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """One API call; see :meth:`~thredfi_provider.client.requestor.Requestor.request`."""
+        return self.requestor.request(
+            method, path, business_id=business_id, json=json, params=params, headers=headers
+        )
 
-    def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self.requestor.request_json(method, path, **kwargs)
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        business_id: str | None = None,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        return read_json(
+            self.request(method, path, business_id=business_id, json=json, params=params, headers=headers)
+        )
 
-    def iter_pages(self, path: str, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+    def iter_pages(
+        self,
+        path: str,
+        *,
+        business_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
         """One page at a time, the next fetched only when asked; see :mod:`.pagination`."""
-        return pagination.iter_pages(self.requestor, path, **kwargs)
+        return pagination.iter_pages(
+            self.requestor, path, business_id=business_id, params=params, page_size=page_size
+        )
 
-    def paginate(self, path: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def paginate(
+        self,
+        path: str,
+        *,
+        business_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Lazily yield every record of a list endpoint."""
-        for page in self.iter_pages(path, **kwargs):
+        for page in self.iter_pages(path, business_id=business_id, params=params, page_size=page_size):
             yield from page
 
     # ------------------------------------------------------------------ resources
@@ -129,11 +173,19 @@ class ThredfiClient:
         )
 
     def list_records(
-        self, business_id: str | None, resource: ResourceRef, **filters: Any
+        self,
+        business_id: str | None,
+        resource: ResourceRef,
+        *,
+        params: Mapping[str, Any] | None = None,
+        **filters: Any,
     ) -> Iterator[dict[str, Any]]:
+        """Every record of a list, lazily; filters as keywords, or ``params`` for any name."""
         kind = resolve(resource)
         scope = business_id if kind.business_scoped else None
-        return self.paginate(kind.collection(business_id), business_id=scope, params=filters)
+        return self.paginate(
+            kind.collection(business_id), business_id=scope, params={**(params or {}), **filters}
+        )
 
     def update(
         self,

@@ -1,8 +1,9 @@
 """The requestor: the right token on every call, one retry policy, typed and redacted errors.
 
-Everything that talks to Thredfi goes through :meth:`Requestor.request`, so auth, retries,
-error mapping and redaction exist exactly once; the client's resource methods, the hook,
-the operators and the trigger are thin front doors onto it.
+Every API call goes through :meth:`Requestor.request_tracked` (``request`` and ``request_json``
+are its front doors), and every token request through the same transport and redaction here,
+so auth, retries, error mapping and redaction exist exactly once; the client's resource
+methods, the hook, the operators and the trigger are thin front doors onto it.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from thredfi_provider.client.errors import ThredfiValidationError
 from thredfi_provider.client.urls import segment
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class Resource(Generic[M]):
         if not self.business_scoped:
             return "businesses/"
         if business_id is None:
-            raise ValueError(f"a {self.name} lives under a business: business_id is required")
+            raise ThredfiValidationError(f"a {self.name} lives under a business: business_id is required")
         return f"businesses/{segment(business_id, 'business_id')}/{self.path}/"
 
     def item(self, business_id: str | None, record_id: str, action: str | None = None) -> str:
@@ -79,7 +80,10 @@ VENDOR: Resource[Vendor] = Resource("vendor", "vendors", model_name="Vendor")
 INVOICE: Resource[Invoice] = Resource("invoice", "invoices", model_name="Invoice")
 PAYMENT: Resource[Payment] = Resource("payment", "invoices/payments", wrapper="payment", model_name="Payment")
 BILL: Resource[Bill] = Resource("bill", "bills", model_name="Bill")
-BILL_PAYMENT: Resource[BillPayment] = Resource("bill_payment", "bills/payments", model_name="BillPayment")
+# Tolerant reader: the contract wraps invoice payments; a bill payment wrapped the same way is read too.
+BILL_PAYMENT: Resource[BillPayment] = Resource(
+    "bill_payment", "bills/payments", wrapper="payment", model_name="BillPayment"
+)
 JOURNAL_ENTRY: Resource[Any] = Resource("journal_entry", "general-ledger/journal-entries")
 ACCOUNT: Resource[Any] = Resource("account", "general-ledger/chart-of-accounts")
 

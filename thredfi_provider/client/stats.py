@@ -6,7 +6,7 @@ One typed method per event, so a misspelt counter is a type error, not a silent 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -17,7 +17,10 @@ class ClientStats:
     token_requests: int = 0
     retries: int = 0
     reauthentications: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Not a field: the counters stay plain data (asdict, copy), the lock is the instance's.
+        self._lock = threading.Lock()
 
     def sent(self) -> None:
         """An HTTP exchange was attempted (API or token)."""

@@ -34,9 +34,6 @@ def make_session(settings: ClientSettings) -> requests.Session:
     ``trust_env`` is turned off, so requests stop rescanning the environment (and netrc)
     on every call; see :func:`~thredfi_provider.client.session.settle_environment`.
     """
-    if settings.verify is False:
-        log.warning("TLS certificate verification is OFF for %s (connection extra verify=false)",
-                    settings.base_url)  # fmt: skip
     session = requests.Session()
     adapter = deadline.DeadlineAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
     session.mount("https://", adapter)

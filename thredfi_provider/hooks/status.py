@@ -90,18 +90,20 @@ def evaluate(
     business_id = query.business_id if kind.business_scoped else None
     try:
         record: dict[str, Any] | None
-        if query.resource_id:
-            record = client.get(business_id, kind, query.resource_id)
+        if query.resource_id or (not kind.business_scoped and not query.external_id):
+            # A business is watched by its id: resource_id, or business_id (any filters are
+            # ignored for one business, as they always were).
+            record = client.get(business_id, kind, str(query.resource_id or query.business_id))
             return Outcome(True, record) if ok(record) else Outcome(False, reason="condition not met")
         if query.external_id:
             # Asked as a filter, and checked on every row here: not every list documents it.
             record = client.find_by_external_id(business_id, kind, query.external_id)
             if record is None:
-                return Outcome(False, reason=f"no {kind.name} with that external_id yet")
+                return Outcome(False, reason="no record with that external_id yet")
             return Outcome(True, record) if ok(record) else Outcome(False, reason="condition not met")
         ids: list[str] = []
         count = 0
-        for found in client.list_records(business_id, kind, **query.filters):
+        for found in client.list_records(business_id, kind, params=query.filters):
             if ok(found):
                 count += 1
                 if len(ids) < MAX_RETURNED_IDS:

@@ -111,7 +111,7 @@ class BusinessLookups:
         params = {"include_archived": "true"} if resource in ("customers", "vendors") else {}
         return self._once(
             ("index", resource),
-            lambda: Index(self.client.list_records(self.business_id, resource, **params)),
+            lambda: Index(self.client.list_records(self.business_id, resource, params=params)),
         )
 
     def businesses(self) -> Index:

@@ -18,8 +18,8 @@ class ThredfiOperator(ThredfiBaseOperator):
     :param path: path under ``/v1/platform/`` (e.g. ``businesses/{id}/vendor-credits/``).
     :param business_id: use this business's scoped token (omit for partner-level endpoints).
     :param json: request body. Creates should carry an ``external_id`` so a retry is harmless.
-    :param query_params: query parameters. (``params`` still works, with a ``DeprecationWarning``:
-        it shadowed Airflow's own DAG ``params``.)
+    :param query_params: query parameters. (``params`` is Airflow's own: the DAG's params, which
+        Airflow hands every operator; they are never sent to Thredfi.)
     :param idempotency_key: sent as ``Idempotency-Key`` for endpoints that honour it.
     :param paginate: read every page of a list endpoint and return the records (mind XCom size).
 
@@ -43,16 +43,6 @@ class ThredfiOperator(ThredfiBaseOperator):
         paginate: bool = False,
         **kwargs: Any,
     ) -> None:
-        if "params" in kwargs:
-            import warnings
-
-            warnings.warn(
-                "ThredfiOperator(params=...) is deprecated: pass query_params=... (params is "
-                "Airflow's own DAG params argument)",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            query_params = query_params or kwargs.pop("params")
         super().__init__(**kwargs)
         self.method = method
         self.path = path

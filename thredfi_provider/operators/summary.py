@@ -7,10 +7,10 @@ conflicts, and, while the batch is small, its ids. At the end:
 
 - a small batch (its whole report ≤ ``INLINE_BYTES`` of JSON) returns everything inline, as
   it always has: ``ids``, every failure, every conflict;
-- a larger one writes the spool to ``details`` (an ``ObjectStoragePath``: a local file by
-  default, or any fsspec URL such as ``s3://``) and returns the counts, the first
-  ``FIRST_ENTRIES`` failures and conflicts, and that path. The XCom stays under
-  ``MAX_XCOM_BYTES`` whatever the record count.
+- a larger one has the spool published to ``details`` (by :mod:`.details_report`: an
+  ``ObjectStoragePath``, a local file by default, or any fsspec URL such as ``s3://``) and
+  returns the counts, the first ``FIRST_ENTRIES`` failures and conflicts, and that path. The
+  XCom stays under ``MAX_XCOM_BYTES`` whatever the record count.
 
 :func:`read_ids` and :func:`iter_outcomes` read either form, so write-back code does not care.
 """

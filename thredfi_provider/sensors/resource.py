@@ -19,7 +19,7 @@ class ThredfiResourceSensor(BaseSensorOperator):
     """Succeed when a Thredfi resource meets a condition; return it through XCom.
 
     :param resource: ``business``, ``customer``, ``vendor``, ``invoice``, ``payment``, ``bill``,
-        ``bill_payment`` or ``journal_entry``.
+        ``bill_payment``, ``journal_entry`` or ``account`` (the resource registry's names).
     :param business_id: the business (not needed for ``business`` itself).
     :param resource_id: watch one record by Thredfi id, or
     :param external_id: by your id, or
