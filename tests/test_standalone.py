@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_client, onboard
+from tests.helpers import make_client, onboard
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tests.conftest import make_client, onboard
+from tests.helpers import make_client, onboard
 from thredfi_provider.client import (
     ThredfiAuthError,
     ThredfiPermissionError,

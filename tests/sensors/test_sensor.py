@@ -10,8 +10,8 @@ import pytest
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
 
-from tests.conftest import make_client
-from tests.operators.conftest import invoice, run
+from tests.helpers import make_client
+from tests.helpers.operators import invoice, run
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 from thredfi_provider.sensors.resource import ThredfiResourceSensor
 from thredfi_provider.triggers.resource import ThredfiResourceTrigger
