@@ -51,6 +51,16 @@ def seeded(thredfi_sandbox, thredfi_conn_id):
 
 
 @pytest.fixture
+def unpaid(thredfi_sandbox, thredfi_conn_id, seeded):
+    """``seeded`` with one unpaid invoice, ``inv-1`` of 700: what the sensor and trigger suites wait on."""
+    from tests.helpers.operators import invoice, run
+    from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
+
+    run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=[invoice(1, cents=700)]))
+    return seeded
+
+
+@pytest.fixture
 def example_app_db(tmp_path, monkeypatch) -> Path:
     """The example DAGs' "your application" database, seeded, with its connection and export root."""
     sys.path.insert(0, str(DAGS))  # as Airflow puts the DAGs folder on sys.path

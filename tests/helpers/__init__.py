@@ -4,8 +4,8 @@ The common ones, from ``builders``, are importable from here: ``make_client``, `
 ``FAST_BACKOFF``, ``ROOT`` and ``DAGS``. The other modules each serve one kind of test:
 ``operators`` (run an operator with a stub context; invoice records), ``reliability`` (task
 retries and the exact final state), ``sandbox_http`` (bare HTTP callers and request bodies for
-the sandbox's own suite), ``guide`` (the integration guide's code) and ``hostile_server`` (a
-server that misbehaves on purpose).
+the sandbox's own suite), ``guide`` (the integration guide's code), ``hostile_server`` (a
+server that misbehaves on purpose) and ``sensors`` (an invoice paid while a sensor waits).
 """
 
 from tests.helpers.builders import DAGS, FAST_BACKOFF, ROOT, make_client, onboard

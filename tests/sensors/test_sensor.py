@@ -1,46 +1,17 @@
-"""ThredfiResourceSensor in poke, reschedule and deferrable modes, and its trigger."""
+"""ThredfiResourceSensor in poke, reschedule and deferrable modes (its trigger: tests/triggers/).
+
+The ``unpaid`` fixture (tests/conftest.py) is a business with one unpaid invoice of 700.
+"""
 
 from __future__ import annotations
-
-import asyncio
-import threading
-import time
 
 import pytest
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
 
-from tests.helpers import make_client
-from tests.helpers.operators import invoice, run
-from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
+from tests.helpers.sensors import pay_in_background
 from thredfi_provider.sensors.resource import ThredfiResourceSensor
 from thredfi_provider.triggers.resource import ThredfiResourceTrigger
-
-
-@pytest.fixture
-def unpaid(thredfi_sandbox, thredfi_conn_id, seeded):
-    run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=[invoice(1, cents=700)]))
-    return seeded
-
-
-def _pay(sandbox, business_id, delay=0.0):
-    def pay():
-        time.sleep(delay)
-        client = make_client(sandbox)
-        invoice_id = next(iter(client.list_records(business_id, "invoices")))["id"]
-        client.record_payment(
-            business_id,
-            {
-                "amount_cents": 700,
-                "payment_date": "2024-03-05",
-                "allocations": [{"invoice_id": invoice_id, "amount_cents": 700}],
-            },
-            "test-pay",
-        )
-
-    thread = threading.Thread(target=pay)
-    thread.start()
-    return thread
 
 
 @pytest.mark.parametrize("mode", ["poke", "reschedule"])
@@ -54,7 +25,7 @@ def test_poke_waits_for_the_condition_and_returns_the_record(thredfi_sandbox, un
         mode=mode,
     )
     assert sensor.poke({}) is False
-    _pay(thredfi_sandbox, unpaid).join()
+    pay_in_background(thredfi_sandbox, unpaid).join()
     result = sensor.poke({})
     assert isinstance(result, PokeReturnValue)
     assert result.is_done
@@ -85,7 +56,7 @@ def test_filters_with_min_count_and_a_callable_condition(thredfi_sandbox, unpaid
         min_count=2,
     )
     assert sensor.poke({}) is False
-    _pay(thredfi_sandbox, unpaid).join()
+    pay_in_background(thredfi_sandbox, unpaid).join()
     assert sensor.poke({}).xcom_value["count"] == 2
     big = ThredfiResourceSensor(
         task_id="w", resource="invoice", business_id=unpaid, external_id="inv-1",
@@ -130,205 +101,8 @@ def test_deferrable_sensor_defers_with_json_safe_kwargs_and_no_secrets(thredfi_s
         sensor.execute_complete({}, {"status": "timeout", "message": "late"})
 
 
-async def _events(trigger):
-    return [event async for event in trigger.run()]
-
-
-def _trigger(business_id, **query):
-    return ThredfiResourceTrigger(
-        thredfi_conn_id="thredfi_default",
-        query={"resource": "invoice", "business_id": business_id, **query},
-        poll_interval=0.05,
-        timeout_at=time.time() + 10,
-    )
-
-
-def test_trigger_fires_once_when_the_condition_becomes_true(thredfi_sandbox, unpaid):
-    thread = _pay(thredfi_sandbox, unpaid, delay=0.3)
-    events = asyncio.run(_events(_trigger(unpaid, external_id="inv-1", condition={"status": ["paid"]})))
-    thread.join()
-    assert len(events) == 1
-    assert events[0].payload["status"] == "success"
-    assert events[0].payload["value"]["status"] == "paid"
-
-
-def test_trigger_times_out_with_one_event(thredfi_sandbox, unpaid):
-    trigger = _trigger(unpaid, external_id="inv-1", condition={"status": ["paid"]})
-    trigger.timeout_at = time.time() + 0.2
-    events = asyncio.run(_events(trigger))
-    assert [e.payload["status"] for e in events] == ["timeout"]
-
-
-def test_trigger_reports_an_unknown_business_as_failure(thredfi_sandbox, unpaid):
-    events = asyncio.run(_events(_trigger("00000000-0000-0000-0000-000000000000", external_id="inv-1")))
-    assert [e.payload["status"] for e in events] == ["failure"]
-    assert "business" in events[0].payload["message"].lower()
-
-
-def test_a_deleted_connection_is_named_in_the_event_and_honours_soft_fail(thredfi_sandbox, unpaid):
-    trigger = ThredfiResourceTrigger(
-        thredfi_conn_id="thredfi_deleted_long_ago", query={"resource": "invoice", "business_id": unpaid,
-                                                           "external_id": "inv-1"},
-        poll_interval=0.05, timeout_at=time.time() + 5,
-    )  # fmt: skip
-    events = asyncio.run(_events(trigger))
-    assert [e.payload["status"] for e in events] == ["failure"]
-    assert "thredfi_deleted_long_ago" in events[0].payload["message"]
-    sensor = ThredfiResourceSensor(
-        task_id="w", resource="invoice", business_id=unpaid, external_id="inv-1", soft_fail=True
-    )
-    with pytest.raises(AirflowSkipException, match="thredfi_deleted_long_ago"):
-        sensor.execute_complete({}, events[0].payload)
-
-
 @pytest.mark.parametrize("event", [None, "success", {"status": "weird"}, {"value": 1}, ["success"]])
 def test_an_event_of_another_shape_fails_clearly(event):
     sensor = ThredfiResourceSensor(task_id="w", resource="invoice", business_id="b", external_id="inv-1")
     with pytest.raises(AirflowFailException, match="unexpected event"):
         sensor.execute_complete({}, event)
-
-
-def test_triggers_never_mask_or_build_clients_on_the_event_loop(thredfi_sandbox, unpaid, monkeypatch):
-    """Masking may yield to the loop (greenback): on the loop thread with a lock held, it froze it."""
-    from thredfi_provider.hooks import thredfi as hook_module
-
-    hook_module.clear_shared_clients()
-    on_loop: list[bool] = []
-    loop_threads: set[int] = set()
-
-    def mask(secret: str) -> None:
-        on_loop.append(threading.get_ident() in loop_threads)
-
-    monkeypatch.setattr(hook_module, "mask", mask)
-
-    async def many() -> list[list]:
-        loop_threads.add(threading.get_ident())
-        triggers = [_trigger(unpaid, external_id="inv-1") for _ in range(20)]
-        return await asyncio.gather(*(_events(t) for t in triggers))
-
-    thread = _pay(thredfi_sandbox, unpaid)
-    thread.join()
-    results = asyncio.run(many())
-    assert [len(events) for events in results] == [1] * 20
-    assert all(events[0].payload["status"] == "success" for events in results)
-    assert on_loop
-    assert not any(on_loop)
-    hook_module.clear_shared_clients()
-
-
-def test_twenty_triggers_read_the_connection_once(thredfi_sandbox, unpaid, monkeypatch):
-    from thredfi_provider.hooks import thredfi as hook_module
-    from thredfi_provider.hooks.thredfi import ThredfiHook
-
-    hook_module.clear_shared_clients()
-    lookups: list[str] = []
-    real = ThredfiHook.aget_connection.__func__
-
-    async def counting(cls, conn_id):
-        lookups.append(conn_id)
-        await asyncio.sleep(0.05)  # a slow secrets backend: every trigger asks before the first answer
-        return await real(cls, conn_id)
-
-    monkeypatch.setattr(ThredfiHook, "aget_connection", classmethod(counting))
-
-    async def many() -> list[list]:
-        return await asyncio.gather(*(_events(_trigger(unpaid, external_id="inv-1")) for _ in range(20)))
-
-    _pay(thredfi_sandbox, unpaid).join()
-    results = asyncio.run(many())
-    assert all(events[0].payload["status"] == "success" for events in results)
-    assert lookups == ["thredfi_default"]
-    hook_module.clear_shared_clients()
-
-
-def test_triggers_waiting_for_the_connection_resume_one_per_loop_iteration(
-    thredfi_sandbox, thredfi_conn_id, monkeypatch
-):
-    """A future wakes all its waiters in one loop iteration: 2,000 triggers stalled the loop."""
-    from thredfi_provider.hooks import thredfi as hook_module
-    from thredfi_provider.hooks.thredfi import ThredfiHook
-
-    hook_module.clear_shared_clients()
-    real = ThredfiHook.aget_connection.__func__
-
-    async def slow(cls, conn_id):
-        await asyncio.sleep(0.05)
-        return await real(cls, conn_id)
-
-    monkeypatch.setattr(ThredfiHook, "aget_connection", classmethod(slow))
-    ticks = 0
-    resumed: list[int] = []
-
-    async def ticker(stop: asyncio.Event) -> None:
-        nonlocal ticks
-        while not stop.is_set():
-            ticks += 1
-            await asyncio.sleep(0)
-
-    async def one() -> None:
-        await ThredfiHook("thredfi_default").aget_conn()
-        resumed.append(ticks)
-
-    async def many() -> None:
-        stop = asyncio.Event()
-        counting = asyncio.create_task(ticker(stop))
-        await asyncio.gather(*(one() for _ in range(50)))
-        stop.set()
-        await counting
-
-    asyncio.run(many())
-    per_iteration = max(resumed.count(tick) for tick in set(resumed))
-    assert per_iteration <= 2, per_iteration
-    hook_module.clear_shared_clients()
-
-
-def test_the_trigger_module_does_not_import_the_sensor():
-    """The status check lives in the hook: triggers depend on hooks, never on sensors."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, thredfi_provider.triggers.resource as t; import asyncio;"
-        "from thredfi_provider.hooks.status import ResourceQuery;"
-        "print(any(m.startswith('thredfi_provider.sensors') for m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert out.stdout.strip().splitlines()[-1] == "False"
-
-
-def test_polls_log_at_debug_and_only_a_changed_reason_at_info(monkeypatch):
-    """2,000 triggers must not write 2,000 INFO lines a round: the first "not ready" is the
-    state the sensor deferred in, and so is every repeat; a new reason is worth an INFO."""
-    from thredfi_provider.hooks.status import Outcome, ResourceQuery
-    from thredfi_provider.triggers import resource
-
-    looks = iter(
-        [Outcome(False, reason="condition not met")] * 3
-        + [Outcome(False, reason="transient: 503")]
-        + [Outcome(False, reason="condition not met"), Outcome(True, {"id": "i1"})]
-    )
-    monkeypatch.setattr(resource, "_look", lambda hook, query, budget: next(looks))
-    lines: list[tuple[str, str]] = []
-
-    class Recorder:
-        def info(self, message, *args):
-            lines.append(("info", message % args))
-
-        def debug(self, message, *args):
-            lines.append(("debug", message % args))
-
-    class Quiet(ThredfiResourceTrigger):
-        log = Recorder()  # type: ignore[assignment]
-
-    trigger = Quiet(thredfi_conn_id="thredfi_default", query={}, poll_interval=0.0)
-    query = ResourceQuery(resource="invoice", business_id="b1", external_id="inv-1")
-
-    async def collect():
-        return [event async for event in trigger._poll(None, query)]
-
-    events = asyncio.run(collect())
-    assert [e.payload["status"] for e in events] == ["success"]
-    assert [level for level, _ in lines] == ["debug", "debug", "debug", "info", "info"]
-    assert lines[3][1] == "Thredfi invoice not ready (poll 4): transient: 503"
