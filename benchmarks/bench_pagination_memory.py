@@ -37,7 +37,9 @@ def child(business_id: str, mode: str, out_dir: str) -> None:
             from thredfi_provider.hooks.thredfi import ThredfiHook
 
             client = ThredfiHook().get_conn()
-            entries = list(client.list_journal_entries(business_id, date_from="2024-01-01", date_to=date_to))
+            entries = list(
+                client.list_records(business_id, "journal_entry", date_from="2024-01-01", date_to=date_to)
+            )
             rows = [{**line, "entry_id": e["id"]} for e in entries for line in e["lines"]]
             Path(path).write_text("\n".join(json.dumps(r) for r in rows))
             return len(rows)

@@ -168,11 +168,12 @@ def pay_invoices(business_id: str, n: int) -> None:
     def pay(i: int) -> None:
         invoice = found[f"inv-{i}"]
         cents = invoice["total_amount_cents"]
-        client.record_payment(
+        client.create(
             business_id,
+            "invoices/payments",
             {"external_id": f"pay-{i}", "total_amount_cents": cents, "amount_cents": cents, "payment_date": "2024-03-02",
              "allocations": [{"invoice_id": invoice["id"], "amount_cents": cents}]},
-            f"bench-pay-{i}",
+            idempotency_key=f"bench-pay-{i}",
         )  # fmt: skip
 
     with ThreadPoolExecutor(8) as pool:

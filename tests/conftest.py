@@ -1,7 +1,8 @@
-"""Shared test setup: an isolated AIRFLOW_HOME and helpers built on the sandbox fixtures.
+"""Shared test setup: an isolated AIRFLOW_HOME and the fixtures built on the sandbox fixtures.
 
 The sandbox fixtures themselves (``thredfi_sandbox``, ``thredfi_sandbox_factory``,
-``thredfi_conn_id``) come from the package's pytest plugin, the same ones users get.
+``thredfi_conn_id``) come from the package's pytest plugin, the same ones users get. Plain
+builders (``make_client``, ``onboard``, ``FAST_BACKOFF``, ``DAGS``) live in ``tests.helpers``.
 """
 
 from __future__ import annotations
@@ -23,37 +24,9 @@ os.environ.setdefault(
     "AIRFLOW__CORE__DAGS_FOLDER", os.path.join(os.path.dirname(os.path.dirname(__file__)), "dags")
 )
 
+from tests.helpers import DAGS, FAST_BACKOFF, make_client, onboard  # ruff: ignore[module-import-not-at-top-of-file]
 from thredfi_provider.client.client import ThredfiClient  # ruff: ignore[module-import-not-at-top-of-file]
-from thredfi_provider.client.settings import ClientSettings  # ruff: ignore[module-import-not-at-top-of-file]
 from thredfi_provider.sandbox.server import SandboxServer  # ruff: ignore[module-import-not-at-top-of-file]
-
-
-def make_client(sandbox: SandboxServer, **overrides: object) -> ThredfiClient:
-    options: dict[str, object] = {"backoff_initial": 0.01, "backoff_max": 0.05, "max_retries": 8}
-    options.update(overrides)
-    clock = options.pop("clock", None)
-    sleep = options.pop("sleep", None)
-    extra: dict[str, object] = {}
-    if clock is not None:
-        extra["clock"] = clock
-    if sleep is not None:
-        extra["sleep"] = sleep
-    options.setdefault("api_key", sandbox.api_key)
-    settings = ClientSettings(sandbox.base_url, sandbox.partner_id, **options)  # type: ignore[arg-type]
-    return ThredfiClient(settings, **extra)  # type: ignore[arg-type]
-
-
-def onboard(client: ThredfiClient, external_id: str = "biz-1", **fields: object) -> str:
-    payload = {
-        "external_id": external_id,
-        "legal_name": f"{external_id} Ltd",
-        "entity_type": "limited",
-        "email": f"{external_id}@example.com",
-        "country": "GB",
-        "base_currency": "GBP",
-    }
-    payload.update(fields)
-    return str(client.create_business(payload).record["id"])
 
 
 @pytest.fixture
@@ -77,7 +50,14 @@ def seeded(thredfi_sandbox, thredfi_conn_id):
     return business_id
 
 
-DAGS = Path(__file__).resolve().parent.parent / "dags"
+@pytest.fixture
+def unpaid(thredfi_sandbox, thredfi_conn_id, seeded):
+    """``seeded`` with one unpaid invoice, ``inv-1`` of 700: what the sensor and trigger suites wait on."""
+    from tests.helpers.operators import invoice, run
+    from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
+
+    run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=[invoice(1, cents=700)]))
+    return seeded
 
 
 @pytest.fixture
@@ -93,10 +73,6 @@ def example_app_db(tmp_path, monkeypatch) -> Path:
     )
     monkeypatch.setenv("THREDFI_EXAMPLE_EXPORT_ROOT", str(tmp_path / "ledger"))
     return path
-
-
-# Fast backoff so a fault run of 1,000 records takes seconds; the retry policy itself is unchanged.
-FAST_BACKOFF = "&backoff_initial=0.01&backoff_max=0.1&max_retries=8&max_retry_seconds=60"
 
 
 @pytest.fixture

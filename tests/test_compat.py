@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_client, onboard
+from tests.helpers import make_client, onboard
 from thredfi_provider import compat
 from thredfi_provider.sandbox.config import SandboxConfig
 from thredfi_provider.sandbox.server import SandboxServer

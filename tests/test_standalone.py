@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_client, onboard
+from tests.helpers import make_client, onboard
 
 pytestmark = pytest.mark.slow
 
@@ -92,8 +92,9 @@ def test_deferrable_sensor_completes_under_airflow_standalone(thredfi_sandbox, t
     business_id = onboard(client, "standalone")
     client.create(business_id, "customers", {"external_id": "cust-1", "company_name": "Customer"})
     customer_id = next(iter(client.list_records(business_id, "customers")))["id"]
-    invoice = client.create_invoice(
+    invoice = client.create(
         business_id,
+        "invoices",
         {"external_id": "inv-standalone", "customer_id": customer_id, "sent_at": "2024-03-01",
          "line_items": [{"description": "Work", "quantity": 1, "unit_price_cents": 5000, "account_code": "4000"}]},
     ).record  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.operators.conftest import run
+from tests.helpers.operators import run
 from thredfi_provider.operators.generic import ThredfiOperator
 
 

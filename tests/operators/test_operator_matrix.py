@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from tests.conftest import onboard
-from tests.operators.conftest import invoice, run
+from tests.helpers import onboard
+from tests.helpers.operators import invoice, run
 from thredfi_provider.client.client import ThredfiClient
 from thredfi_provider.client.settings import ClientSettings
 from thredfi_provider.sandbox.config import FaultConfig

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from tests.operators.conftest import invoice, run
+from tests.helpers.operators import invoice, run
 from thredfi_provider.operators.bills import ThredfiRecordBillPaymentsOperator, ThredfiSyncBillsOperator
 from thredfi_provider.operators.businesses import ThredfiOnboardBusinessOperator
 from thredfi_provider.operators.generic import ThredfiOperator

@@ -7,8 +7,8 @@ import json
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from tests.conftest import make_client, onboard
-from tests.operators.conftest import invoice, run
+from tests.helpers import make_client, onboard
+from tests.helpers.operators import invoice, run
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 from thredfi_provider.operators.reconcile import ThredfiReconcileOperator
 

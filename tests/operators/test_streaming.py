@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_client, onboard
-from tests.operators.conftest import invoice, run
+from tests.helpers import make_client, onboard
+from tests.helpers.operators import invoice, run
 from thredfi_provider.client.errors import ThredfiRecordError
 from thredfi_provider.operators import summary as summary_module
 from thredfi_provider.operators.dedup import SeenKeys
@@ -257,7 +257,7 @@ def test_a_storage_fault_does_not_fail_a_sync_that_landed(box, monkeypatch):
 
 
 def test_mapped_instances_and_tries_never_share_a_report_file(box, tmp_path, monkeypatch):
-    from tests.operators.conftest import StubDagRun, StubTaskInstance
+    from tests.helpers.operators import StubDagRun, StubTaskInstance
 
     monkeypatch.setattr(summary_module, "INLINE_RECORDS", 1)
     _, business_id = box

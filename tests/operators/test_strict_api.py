@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import make_client, onboard
-from tests.operators.conftest import invoice, run
+from tests.helpers import make_client, onboard
+from tests.helpers.operators import invoice, run
 from thredfi_provider.client.models import LineItem
 from thredfi_provider.hooks.status import ResourceQuery, evaluate
 from thredfi_provider.operators.businesses import ThredfiSyncBusinessesOperator
@@ -173,7 +173,7 @@ def test_the_deferrable_trigger_waits_for_a_paid_invoice_in_strict_mode(strict):
 
 def test_a_transient_lookup_failure_is_not_remembered(thredfi_sandbox, seeded):
     """An outage during one record's lookup must not fail every later record of the business."""
-    from tests.conftest import make_client as client_for
+    from tests.helpers import make_client as client_for
     from thredfi_provider.client.errors import ThredfiServerError
     from thredfi_provider.operators.business_lookups import BusinessLookups
     from thredfi_provider.sandbox.config import FaultConfig

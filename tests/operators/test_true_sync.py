@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from tests.conftest import make_client, onboard
-from tests.operators.conftest import invoice, run
+from tests.helpers import make_client, onboard
+from tests.helpers.operators import invoice, run
 from thredfi_provider.operators.bills import ThredfiSyncBillPaymentsOperator, ThredfiSyncBillsOperator
 from thredfi_provider.operators.businesses import ThredfiSyncBusinessesOperator
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator

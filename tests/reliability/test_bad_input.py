@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.operators.conftest import run
-from tests.reliability.conftest import business_with_customers
+from tests.helpers.operators import run
+from tests.helpers.reliability import business_with_customers
 
 HUGE = "x" * 10_240
 

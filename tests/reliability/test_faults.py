@@ -12,11 +12,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import (
+from tests.helpers import ROOT
+from tests.helpers.reliability import (
     business_with_customers,
     invoice_records,
     ledger_state,
@@ -80,8 +80,8 @@ def test_twenty_percent_mixed_faults_leave_exactly_the_right_records(thredfi_san
 
 CHILD = """
 import json, sys
-from tests.operators.conftest import run
-from tests.reliability.conftest import invoice_records
+from tests.helpers.operators import run
+from tests.helpers.reliability import invoice_records
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 business_id, n = sys.argv[1], int(sys.argv[2])
 summary, _ = run(ThredfiSyncInvoicesOperator(task_id="inv", business_id=business_id, records=invoice_records(n),
@@ -95,7 +95,7 @@ def test_sigkill_mid_sync_then_rerun_leaves_exact_state(thredfi_sandbox, fast_co
     business_id = business_with_customers(thredfi_sandbox)
     fast_conn(thredfi_sandbox)
     thredfi_sandbox.set_faults(latency_seconds=0.01)  # long enough to kill it half-way
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, business_id, str(n)],
         env=env,

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from tests.operators.conftest import run
+from tests.helpers import DAGS
+from tests.helpers.operators import run
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
 sys.path.insert(0, str(DAGS))
 
-import thredfi_example_source as source  # ruff: ignore[module-import-not-at-top-of-file]
+import thredfi_example_source as source
 
 
 def _onboard() -> None:

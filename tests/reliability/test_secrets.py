@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
-from tests.operators.conftest import run
-from tests.reliability.conftest import business_with_customers, invoice_records, payment_records
+from tests.helpers.operators import run
+from tests.helpers.reliability import business_with_customers, invoice_records, payment_records
 from thredfi_provider.sandbox.config import FaultConfig
 
 

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from tests.conftest import make_client, onboard
-from tests.operators.conftest import run
-from tests.reliability.conftest import business_with_customers, invoice_records, ledger_state
+from tests.helpers import make_client, onboard
+from tests.helpers.operators import run
+from tests.helpers.reliability import business_with_customers, invoice_records, ledger_state
 from thredfi_provider.client.settings import ClientSettings, resolve_base_url
 
 

@@ -10,41 +10,10 @@ import time
 import pytest
 import requests
 
-from tests.conftest import make_client, onboard
+from tests.helpers import make_client, onboard
+from tests.helpers.sandbox_http import API, Raw
 from thredfi_provider.sandbox.config import FaultConfig, SandboxConfig
 from thredfi_provider.sandbox.server import SandboxServer
-
-API = "/v1/platform"
-
-
-class Raw:
-    """A bare HTTP caller, so the tests see exactly what the server answers."""
-
-    def __init__(self, sandbox: SandboxServer) -> None:
-        self.sandbox = sandbox
-        self.session = requests.Session()
-
-    def partner_token(self) -> str:
-        r = self.session.post(
-            self.sandbox.base_url + API + "/oauth2/token/",
-            auth=(self.sandbox.partner_id, self.sandbox.api_key),
-            data={"grant_type": "client_credentials"},
-        )
-        r.raise_for_status()
-        return r.json()["access_token"]
-
-    def business_token(self, business_id: str) -> str:
-        r = self.call("POST", f"/{business_id}/oauth2/token/", self.partner_token())
-        assert r.status_code == 200, r.text
-        return r.json()["access_token"]
-
-    def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
-        headers = kwargs.pop("headers", {})
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return self.session.request(
-            method, self.sandbox.base_url + API + path, headers=headers, timeout=10, **kwargs
-        )
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.conftest import make_client, onboard
+from tests.helpers import make_client, onboard
 from thredfi_provider.sandbox.config import SandboxConfig
 from thredfi_provider.sandbox.server import SandboxServer
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.sandbox.test_rules import API
-from tests.sandbox.test_strict import (
+from tests.helpers.sandbox_http import (
+    API,
     Api,
     bill_body,
     bill_payment_body,

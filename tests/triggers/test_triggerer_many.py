@@ -37,7 +37,7 @@ import psutil
 import pytest
 import requests
 
-from tests.conftest import make_client, onboard
+from tests.helpers import make_client, onboard
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import make_client, onboard
+from tests.helpers import make_client, onboard
 from thredfi_provider.client.errors import ThredfiValidationError
 from thredfi_provider.hooks.status import ResourceQuery, evaluate
 

@@ -1,4 +1,7 @@
-"""ThredfiResourceSensor in poke, reschedule and deferrable modes, and its trigger."""
+"""ThredfiResourceTrigger: its events, its connection lookups, its logging and the event loop.
+
+The ``unpaid`` fixture (tests/conftest.py) is a business with one unpaid invoice of 700.
+"""
 
 from __future__ import annotations
 
@@ -7,128 +10,11 @@ import threading
 import time
 
 import pytest
-from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
+from airflow.sdk.exceptions import AirflowSkipException
 
-from tests.conftest import make_client
-from tests.operators.conftest import invoice, run
-from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
+from tests.helpers.sensors import pay_in_background
 from thredfi_provider.sensors.resource import ThredfiResourceSensor
 from thredfi_provider.triggers.resource import ThredfiResourceTrigger
-
-
-@pytest.fixture
-def unpaid(thredfi_sandbox, thredfi_conn_id, seeded):
-    run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=[invoice(1, cents=700)]))
-    return seeded
-
-
-def _pay(sandbox, business_id, delay=0.0):
-    def pay():
-        time.sleep(delay)
-        client = make_client(sandbox)
-        invoice_id = next(iter(client.list_records(business_id, "invoices")))["id"]
-        client.create(
-            business_id,
-            "invoices/payments",
-            {
-                "amount_cents": 700,
-                "payment_date": "2024-03-05",
-                "allocations": [{"invoice_id": invoice_id, "amount_cents": 700}],
-            },
-            idempotency_key="test-pay",
-        )
-
-    thread = threading.Thread(target=pay)
-    thread.start()
-    return thread
-
-
-@pytest.mark.parametrize("mode", ["poke", "reschedule"])
-def test_poke_waits_for_the_condition_and_returns_the_record(thredfi_sandbox, unpaid, mode):
-    sensor = ThredfiResourceSensor(
-        task_id="w",
-        resource="invoice",
-        business_id=unpaid,
-        external_id="inv-1",
-        condition={"status": ["PAID"]},
-        mode=mode,
-    )
-    assert sensor.poke({}) is False
-    _pay(thredfi_sandbox, unpaid).join()
-    result = sensor.poke({})
-    assert isinstance(result, PokeReturnValue)
-    assert result.is_done
-    assert result.xcom_value["external_id"] == "inv-1"
-
-
-def test_404_is_not_yet_but_an_unknown_or_foreign_business_fails(thredfi_sandbox, unpaid):
-    missing = ThredfiResourceSensor(
-        task_id="w", resource="invoice", business_id=unpaid, resource_id="no-such-id"
-    )
-    assert missing.poke({}) is False
-    foreign = ThredfiResourceSensor(
-        task_id="w",
-        resource="invoice",
-        business_id="00000000-0000-0000-0000-000000000000",
-        filters={"status": "paid"},
-    )
-    with pytest.raises(AirflowFailException):
-        foreign.poke({})
-
-
-def test_filters_with_min_count_and_a_callable_condition(thredfi_sandbox, unpaid):
-    sensor = ThredfiResourceSensor(
-        task_id="w",
-        resource="journal_entry",
-        business_id=unpaid,
-        filters={"date_from": "2024-01-01"},
-        min_count=2,
-    )
-    assert sensor.poke({}) is False
-    _pay(thredfi_sandbox, unpaid).join()
-    assert sensor.poke({}).xcom_value["count"] == 2
-    big = ThredfiResourceSensor(
-        task_id="w", resource="invoice", business_id=unpaid, external_id="inv-1",
-        condition=lambda inv: inv["total_amount_cents"] > 500,
-    )  # fmt: skip
-    assert big.poke({}).is_done
-    with pytest.raises(ValueError, match="callable"):
-        ThredfiResourceSensor(
-            task_id="w",
-            resource="invoice",
-            business_id=unpaid,
-            external_id="x",
-            condition=len,
-            deferrable=True,
-        )
-
-
-def test_deferrable_sensor_defers_with_json_safe_kwargs_and_no_secrets(thredfi_sandbox, unpaid):
-    sensor = ThredfiResourceSensor(
-        task_id="w", resource="invoice", business_id=unpaid, external_id="inv-1", condition={"status": "paid"},
-        deferrable=True, poke_interval=0.1, timeout=30,
-    )  # fmt: skip
-    with pytest.raises(TaskDeferred) as info:
-        sensor.execute({})
-    trigger = info.value.trigger
-    path, kwargs = trigger.serialize()
-    import json
-
-    text = json.dumps(kwargs)
-    assert path == "thredfi_provider.triggers.resource.ThredfiResourceTrigger"
-    from thredfi_provider.hooks.thredfi import ThredfiHook
-
-    for secret in ThredfiHook().get_conn().secrets | {thredfi_sandbox.api_key}:
-        assert secret not in text
-    rebuilt = ThredfiResourceTrigger(**kwargs)
-    assert rebuilt.serialize() == (path, kwargs)
-    assert sensor.execute_complete({}, {"status": "success", "value": {"id": "x"}}) == {"id": "x"}
-    with pytest.raises(AirflowFailException):
-        sensor.execute_complete({}, {"status": "failure", "message": "403"})
-    sensor.soft_fail = True
-    with pytest.raises(AirflowSkipException):
-        sensor.execute_complete({}, {"status": "timeout", "message": "late"})
 
 
 async def _events(trigger):
@@ -145,7 +31,7 @@ def _trigger(business_id, **query):
 
 
 def test_trigger_fires_once_when_the_condition_becomes_true(thredfi_sandbox, unpaid):
-    thread = _pay(thredfi_sandbox, unpaid, delay=0.3)
+    thread = pay_in_background(thredfi_sandbox, unpaid, delay=0.3)
     events = asyncio.run(_events(_trigger(unpaid, external_id="inv-1", condition={"status": ["paid"]})))
     thread.join()
     assert len(events) == 1
@@ -182,13 +68,6 @@ def test_a_deleted_connection_is_named_in_the_event_and_honours_soft_fail(thredf
         sensor.execute_complete({}, events[0].payload)
 
 
-@pytest.mark.parametrize("event", [None, "success", {"status": "weird"}, {"value": 1}, ["success"]])
-def test_an_event_of_another_shape_fails_clearly(event):
-    sensor = ThredfiResourceSensor(task_id="w", resource="invoice", business_id="b", external_id="inv-1")
-    with pytest.raises(AirflowFailException, match="unexpected event"):
-        sensor.execute_complete({}, event)
-
-
 def test_triggers_never_mask_or_build_clients_on_the_event_loop(thredfi_sandbox, unpaid, monkeypatch):
     """Masking may yield to the loop (greenback): on the loop thread with a lock held, it froze it."""
     from thredfi_provider.hooks import thredfi as hook_module
@@ -207,7 +86,7 @@ def test_triggers_never_mask_or_build_clients_on_the_event_loop(thredfi_sandbox,
         triggers = [_trigger(unpaid, external_id="inv-1") for _ in range(20)]
         return await asyncio.gather(*(_events(t) for t in triggers))
 
-    thread = _pay(thredfi_sandbox, unpaid)
+    thread = pay_in_background(thredfi_sandbox, unpaid)
     thread.join()
     results = asyncio.run(many())
     assert [len(events) for events in results] == [1] * 20
@@ -235,7 +114,7 @@ def test_twenty_triggers_read_the_connection_once(thredfi_sandbox, unpaid, monke
     async def many() -> list[list]:
         return await asyncio.gather(*(_events(_trigger(unpaid, external_id="inv-1")) for _ in range(20)))
 
-    _pay(thredfi_sandbox, unpaid).join()
+    pay_in_background(thredfi_sandbox, unpaid).join()
     results = asyncio.run(many())
     assert all(events[0].payload["status"] == "success" for events in results)
     assert lookups == ["thredfi_default"]

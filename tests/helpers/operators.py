@@ -1,3 +1,5 @@
+"""Running an operator the way the task runner would, with a stub context; invoice records."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from tests.conftest import make_client, onboard
+from tests.helpers import make_client, onboard
 from thredfi_provider.client.errors import ThredfiValidationError
 from thredfi_provider.client.resources import BILL_PAYMENT, PAYMENT, RESOURCES, resolve
 from thredfi_provider.client.stats import ClientStats

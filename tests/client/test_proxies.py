@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import make_client, onboard
+from tests.helpers import make_client, onboard
 from thredfi_provider.client.client import ThredfiClient
 from thredfi_provider.client.errors import ThredfiConnectionError
 from thredfi_provider.client.settings import ClientSettings

@@ -6,8 +6,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from tests.conftest import make_client, onboard
-from tests.operators.conftest import invoice, run
+from tests.helpers import make_client, onboard
+from tests.helpers.operators import invoice, run
 
 
 def run_with_task_retries(make_operator: Callable[[], Any], retries: int = 3) -> tuple[Any, int]:

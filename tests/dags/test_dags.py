@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-DAGS = Path(__file__).resolve().parent.parent / "dags"
+from tests.helpers import DAGS
+
 DAILY_DAG_IDS = ["example_thredfi_invoice_sync", "example_thredfi_payments", "example_thredfi_bills",
                  "example_thredfi_ledger_export"]  # fmt: skip
 DAG_IDS = ["example_thredfi_onboarding", *DAILY_DAG_IDS, "example_thredfi_trial_balance",

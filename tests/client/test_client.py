@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tests.conftest import make_client, onboard
+from tests.helpers import make_client, onboard
 from thredfi_provider.client.errors import ThredfiAuthError, ThredfiPermissionError, ThredfiValidationError
 from thredfi_provider.client.settings import InsecureURLError, resolve_base_url
 

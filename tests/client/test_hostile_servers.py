@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.hostile_server import HostileServer
+from tests.helpers.hostile_server import HostileServer
 from thredfi_provider.client.client import ThredfiClient
 from thredfi_provider.client.errors import (
     ThredfiConnectionError,
