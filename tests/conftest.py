@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,33 @@ os.environ.setdefault(
 from tests.helpers import DAGS, FAST_BACKOFF, make_client, onboard  # ruff: ignore[module-import-not-at-top-of-file]
 from thredfi_provider.client.client import ThredfiClient  # ruff: ignore[module-import-not-at-top-of-file]
 from thredfi_provider.sandbox.server import SandboxServer  # ruff: ignore[module-import-not-at-top-of-file]
+
+# Airflow's secrets maskers, by the module that holds each (every line has some of them).
+_MASKER_MODULES = (
+    "airflow.sdk._shared.secrets_masker.secrets_masker",  # the task SDK's (Airflow 3)
+    "airflow._shared.secrets_masker.secrets_masker",  # core's, which dag.test()'s supervisor feeds
+    "airflow.utils.log.secrets_masker",  # Airflow 2 and 3.0
+)
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets_masked_by_the_test() -> Iterator[None]:
+    """Give each test Airflow's secrets maskers as they were before it, as a fresh task process has them.
+
+    Every test that builds a hook masks its sandbox's key and tokens, and a masker recompiles one
+    regular expression of all it holds on each new secret: kept for the session, the last tests
+    paid seconds per hook (the suite spent minutes there). Tests of masking mask in the test.
+    """
+    saved = []
+    for name in _MASKER_MODULES:
+        getter = getattr(sys.modules.get(name), "_secrets_masker", None)
+        masker = getter() if callable(getter) else None
+        if isinstance(getattr(masker, "patterns", None), set):
+            saved.append((masker, set(masker.patterns), getattr(masker, "replacer", None)))
+    yield
+    for masker, patterns, replacer in saved:
+        masker.patterns = patterns
+        masker.replacer = replacer
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+import requests
 
 from tests.helpers import make_client, onboard
 from thredfi_provider.client.errors import ThredfiAuthError, ThredfiPermissionError, ThredfiValidationError
@@ -29,10 +30,12 @@ def test_each_business_gets_its_own_token(thredfi_sandbox, client):
     assert thredfi_sandbox.counter("business_token") == 2
     assert [c["company_name"] for c in client.list_records(a, "customers")] == ["A's customer"]
     assert [c["company_name"] for c in client.list_records(b, "customers")] == ["B's customer"]
-    # A's token is refused on B's URLs by the server: the scoping is real, not a client convention.
-    token_a = client.business_token(a)
-    import requests
 
+
+def test_the_server_refuses_a_business_token_on_another_business(thredfi_sandbox, client):
+    """The scoping is real, not a client convention."""
+    a, b = onboard(client, "a"), onboard(client, "b")
+    token_a = client.business_token(a)
     response = requests.get(
         f"{thredfi_sandbox.base_url}/v1/platform/businesses/{b}/customers/",
         headers={"Authorization": f"Bearer {token_a}"},
@@ -186,11 +189,23 @@ def test_secrets_never_reach_logs_or_exceptions(thredfi_sandbox, caplog):
         assert secret not in text
 
 
-def test_plain_http_is_refused_unless_loopback_or_allowed():
+def test_plain_http_to_a_remote_host_is_refused():
     with pytest.raises(InsecureURLError):
         resolve_base_url("http://thredfi.example.com")
-    assert resolve_base_url("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
-    assert resolve_base_url("http://[::1]:8765") == "http://[::1]:8765"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8765", "http://[::1]:8765"])
+def test_plain_http_to_loopback_is_allowed(url):
+    assert resolve_base_url(url) == url
+
+
+def test_plain_http_to_a_remote_host_is_allowed_when_asked_for():
     assert resolve_base_url("http://proxy.internal", allow_insecure_http=True) == "http://proxy.internal"
+
+
+def test_an_environment_name_resolves_to_its_published_host():
     assert resolve_base_url("production") == "https://backend.thredfi.com"
+
+
+def test_the_api_path_is_stripped_from_a_base_url():
     assert resolve_base_url("https://sandbox.thredfi.com/v1/platform/") == "https://sandbox.thredfi.com"

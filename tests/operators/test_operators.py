@@ -51,7 +51,7 @@ def test_onboard_rejects_a_bad_business_by_field_and_keeps_the_good(thredfi_sand
     assert failure["field"] == "email"
 
 
-def test_upsert_customers_and_vendors_are_idempotent(thredfi_sandbox, thredfi_conn_id, seeded):
+def test_upsert_customers_is_idempotent(thredfi_sandbox, thredfi_conn_id, seeded):
     customers = [{"external_id": f"c-{n}", "company_name": f"C{n}"} for n in range(5)]
     first, _ = run(ThredfiUpsertCustomersOperator(task_id="c", business_id=seeded, records=customers))
     again, ti = run(ThredfiUpsertCustomersOperator(task_id="c", business_id=seeded, records=customers))
@@ -59,6 +59,9 @@ def test_upsert_customers_and_vendors_are_idempotent(thredfi_sandbox, thredfi_co
     assert len(first) == 5
     assert ti.xcom["summary"]["unchanged"] == 5
     assert len(thredfi_sandbox.records("customers", seeded)) == 2 + 5
+
+
+def test_upsert_vendors_takes_an_individual_name(thredfi_sandbox, thredfi_conn_id, seeded):
     vendors, _ = run(
         ThredfiUpsertVendorsOperator(
             task_id="v", business_id=seeded, records=[{"external_id": "v", "individual_name": "Vi"}]
@@ -191,15 +194,11 @@ def test_many_businesses_in_one_task_and_a_foreign_business_is_refused(
     )
 
 
-def test_transient_faults_are_retried_without_duplicates(thredfi_sandbox, thredfi_conn_id, seeded):
+def test_transient_faults_are_retried_without_duplicates(thredfi_sandbox, seeded, monkeypatch):
     thredfi_sandbox.set_faults(error_rate=0.15, rate_limit_rate=0.05, reset_rate=0.05, drop_after_commit_rate=0.05,
                                retry_after=0.01, seed=21)  # fmt: skip
-    from thredfi_provider.hooks.thredfi import ThredfiHook
-
-    settings = ThredfiHook().get_conn().settings
-    object.__setattr__(settings, "backoff_initial", 0.01)
-    object.__setattr__(settings, "backoff_max", 0.05)
-    object.__setattr__(settings, "max_retries", 10)
+    fast = "&backoff_initial=0.01&backoff_max=0.05&max_retries=10"
+    monkeypatch.setenv("AIRFLOW_CONN_THREDFI_DEFAULT", thredfi_sandbox.connection_uri() + fast)
     records = [invoice(n) for n in range(60)]
     summary, _ = run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=records))
     thredfi_sandbox.set_faults()
@@ -210,11 +209,8 @@ def test_transient_faults_are_retried_without_duplicates(thredfi_sandbox, thredf
     assert sorted(i["external_id"] for i in invoices) == sorted(r["external_id"] for r in records)
 
 
-def test_transient_failures_left_over_make_the_task_retryable(thredfi_sandbox, thredfi_conn_id, seeded):
-    from thredfi_provider.hooks.thredfi import ThredfiHook
-
-    settings = ThredfiHook().get_conn().settings
-    object.__setattr__(settings, "max_retries", 0)
+def test_transient_failures_left_over_make_the_task_retryable(thredfi_sandbox, seeded, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_THREDFI_DEFAULT", thredfi_sandbox.connection_uri() + "&max_retries=0")
     thredfi_sandbox.set_faults(error_rate=1.0, include_token_endpoints=False)
     with pytest.raises(ThredfiBatchError):
         run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=[invoice(1)]))
@@ -311,14 +307,20 @@ def test_export_ledger_streams_the_interval_and_rerun_rewrites(
     assert report["summary"]["net_revenue_cents"] == 10_000
 
 
-def test_generic_operator_calls_any_endpoint(thredfi_sandbox, thredfi_conn_id, seeded):
+def test_generic_operator_calls_a_partner_endpoint(thredfi_sandbox, thredfi_conn_id, seeded):
     body, _ = run(ThredfiOperator(task_id="g", method="GET", path=f"businesses/{seeded}/", business_id=None))
     assert body["id"] == seeded
+
+
+def test_generic_operator_reads_every_page_of_a_business_endpoint(thredfi_sandbox, thredfi_conn_id, seeded):
     customers, _ = run(
         ThredfiOperator(
             task_id="g", path=f"businesses/{seeded}/customers/", business_id=seeded, paginate=True
         )
     )
     assert len(customers) == 2
+
+
+def test_generic_operator_fails_the_task_on_a_404(thredfi_sandbox, thredfi_conn_id, seeded):
     with pytest.raises(AirflowFailException):
         run(ThredfiOperator(task_id="g", path=f"businesses/{seeded}/invoices/nope/", business_id=seeded))

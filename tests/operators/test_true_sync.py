@@ -157,21 +157,33 @@ def test_business_edits_are_patched_and_country_or_currency_changes_are_conflict
     assert (shop["legal_name"], shop["country"]) == ("Shop Holdings Ltd", "GB")
 
 
-def test_customer_edits_are_conflicts_and_an_archive_is_applied(box):
+def _sync_parties(business_id, records, operator=ThredfiSyncCustomersOperator):
+    return run(operator(task_id="c", business_id=business_id, records=records, on_conflict="warn"))[0]
+
+
+def test_a_customer_edit_is_a_conflict(box):
     _, business_id = box
-
-    def sync(records, operator=ThredfiSyncCustomersOperator):
-        return run(operator(task_id="c", business_id=business_id, records=records, on_conflict="warn"))[0]
-
-    summary = sync([{"external_id": "cust-1", "company_name": "Customer One Renamed"}])
+    summary = _sync_parties(business_id, [{"external_id": "cust-1", "company_name": "Customer One Renamed"}])
     [conflict] = summary["conflicts"]
     assert (conflict["field"], "no update endpoint" in conflict["reason"]) == ("company_name", True)
-    archived = sync([{"external_id": "cust-2", "company_name": "Customer 2", "archived": True}])
+
+
+def test_a_customer_archived_in_the_source_is_archived_once(box):
+    _, business_id = box
+    archived = _sync_parties(
+        business_id, [{"external_id": "cust-2", "company_name": "Customer 2", "archived": True}]
+    )
     assert archived["updated"] == 1
-    again = sync([{"external_id": "cust-2", "company_name": "Customer 2", "archived": True}])
+    again = _sync_parties(
+        business_id, [{"external_id": "cust-2", "company_name": "Customer 2", "archived": True}]
+    )
     assert again["unchanged"] == 1
-    vendor = sync([{"external_id": "vend-1", "company_name": "Vendor 1", "archived": True}],
-                  ThredfiSyncVendorsOperator)  # fmt: skip
+
+
+def test_a_vendor_archived_in_the_source_is_a_conflict(box):
+    _, business_id = box
+    vendor = _sync_parties(business_id, [{"external_id": "vend-1", "company_name": "Vendor 1", "archived": True}],
+                           ThredfiSyncVendorsOperator)  # fmt: skip
     assert [c["field"] for c in vendor["conflicts"]] == ["archived"]
 
 
@@ -192,23 +204,31 @@ def test_a_bill_edit_replaces_its_lines(box):
     assert summary["unchanged"] == 1
 
 
-def test_a_payment_reference_is_patched_and_its_amount_is_a_conflict(box):
+PAYMENT = {"external_id": "pay-1", "amount_cents": 600, "payment_date": "2024-03-10",
+           "allocations": [{"invoice_external_id": "inv-1", "amount_cents": 600}]}  # fmt: skip
+
+
+def _sync_payment(business_id, record):
+    return run(ThredfiSyncPaymentsOperator(task_id="p", business_id=business_id, records=[record],
+                                           on_conflict="warn"))[0]  # fmt: skip
+
+
+def test_a_payment_reference_is_patched_once(box):
     _, business_id = box
     sync_invoices(business_id, [invoice(1, cents=1_000)])
-    record = {"external_id": "pay-1", "amount_cents": 600, "payment_date": "2024-03-10",
-              "allocations": [{"invoice_external_id": "inv-1", "amount_cents": 600}]}  # fmt: skip
+    assert _sync_payment(business_id, PAYMENT)["created"] == 1
+    assert _sync_payment(business_id, PAYMENT)["unchanged"] == 1
+    assert _sync_payment(business_id, PAYMENT | {"payment_reference": "BANK-42"})["updated"] == 1
+    assert _sync_payment(business_id, PAYMENT | {"payment_reference": "BANK-42"})["unchanged"] == 1
 
-    def sync(rec):
-        return run(ThredfiSyncPaymentsOperator(task_id="p", business_id=business_id, records=[rec],
-                                               on_conflict="warn"))[0]  # fmt: skip
 
-    assert sync(record)["created"] == 1
-    assert sync(record)["unchanged"] == 1
-    assert sync(record | {"payment_reference": "BANK-42"})["updated"] == 1
-    assert sync(record | {"payment_reference": "BANK-42"})["unchanged"] == 1
-    bigger = record | {"payment_reference": "BANK-42", "amount_cents": 700,
-                       "allocations": [{"invoice_external_id": "inv-1", "amount_cents": 700}]}  # fmt: skip
-    [conflict] = sync(bigger)["conflicts"]
+def test_a_payment_amount_change_is_a_conflict(box):
+    _, business_id = box
+    sync_invoices(business_id, [invoice(1, cents=1_000)])
+    assert _sync_payment(business_id, PAYMENT)["created"] == 1
+    bigger = PAYMENT | {"payment_reference": "BANK-42", "amount_cents": 700,
+                        "allocations": [{"invoice_external_id": "inv-1", "amount_cents": 700}]}  # fmt: skip
+    [conflict] = _sync_payment(business_id, bigger)["conflicts"]
     assert conflict["field"] in ("total_amount_cents", "allocations")
     assert "refund" in conflict["reason"]
 

@@ -87,23 +87,30 @@ def test_business_token_shape_and_scope(raw, business):
     assert body["token_type"] == "Bearer"
 
 
-def test_business_token_for_a_refuses_b_and_partner_token_refused_on_business_routes(raw, business):
-    bid_a, token_a = business
-    partner = raw.partner_token()
+def test_a_business_token_is_refused_on_another_business(raw, business):
+    _bid_a, token_a = business
     b = raw.call(
         "POST",
         "/businesses/",
-        partner,
+        raw.partner_token(),
         json={"external_id": "other", "legal_name": "O", "entity_type": "limited", "email": "o@example.com"},
     ).json()["id"]
     assert raw.call("GET", f"/businesses/{b}/customers/", token_a).status_code == 403
-    r = raw.call("GET", f"/businesses/{bid_a}/customers/", partner)
+
+
+def test_a_partner_token_is_refused_on_business_routes(raw, business):
+    bid_a, _ = business
+    r = raw.call("GET", f"/businesses/{bid_a}/customers/", raw.partner_token())
     assert r.status_code == 403
     assert r.json()["error_code"] == "permission_denied"
+
+
+def test_a_business_token_is_refused_on_partner_routes(raw, business):
+    _, token_a = business
     assert raw.call("GET", "/businesses/", token_a).status_code == 403
 
 
-def test_tokens_expire_and_can_be_forced_to(thredfi_sandbox_factory):
+def test_tokens_expire_after_their_lifetime(thredfi_sandbox_factory):
     sandbox = thredfi_sandbox_factory(token_lifetime=1)
     raw = Raw(sandbox)
     token = raw.partner_token()
@@ -112,8 +119,12 @@ def test_tokens_expire_and_can_be_forced_to(thredfi_sandbox_factory):
     r = raw.call("GET", "/businesses/", token)
     assert r.status_code == 401
     assert r.json()["error_code"] == "invalid_token"
+
+
+def test_tokens_can_be_forced_to_expire(thredfi_sandbox, raw):
     fresh = raw.partner_token()
-    sandbox.expire_tokens()
+    assert raw.call("GET", "/businesses/", fresh).status_code == 200
+    thredfi_sandbox.expire_tokens()
     assert raw.call("GET", "/businesses/", fresh).status_code == 401
 
 
@@ -341,12 +352,14 @@ def test_invoice_filters_by_status_and_sent_date(raw, business):
 # ---------------------------------------------------------------- bills and the ledger
 
 
-def test_bills_bill_payments_and_reports_balance(raw, business):
+@pytest.fixture
+def bill(raw, business):
+    """A vendor's bill of 5,000 (2 x 2,500, account 6100): ``(vendor id, bill id)``."""
     bid, token = business
     vid = raw.call(
         "POST", f"/businesses/{bid}/vendors/", token, json={"external_id": "v", "company_name": "V"}
     ).json()["id"]
-    bill = raw.call(
+    created = raw.call(
         "POST",
         f"/businesses/{bid}/bills/",
         token,
@@ -357,25 +370,50 @@ def test_bills_bill_payments_and_reports_balance(raw, business):
             "line_items": [{"quantity": 2, "unit_price_cents": 2_500, "account_code": "6100"}],
         },
     )
-    assert bill.status_code == 201
-    bill_id = bill.json()["id"]
-    check = {"vendor_id": vid, "amount_cents": 5_000, "payment_date": "2024-03-09", "payment_method": "check"}
+    assert created.status_code == 201
+    return vid, created.json()["id"]
+
+
+def _pay_bill(raw, business, bill) -> requests.Response:
+    (bid, token), (vid, bill_id) = business, bill
+    body = {"vendor_id": vid, "amount_cents": 5_000, "payment_date": "2024-03-09", "payment_method": "bank_transfer",
+            "allocations": [{"bill_id": bill_id, "amount_cents": 5_000}]}  # fmt: skip
+    return raw.call(
+        "POST", f"/businesses/{bid}/bills/payments/", token, json=body, headers={"Idempotency-Key": "bp"}
+    )
+
+
+def test_a_check_bill_payment_without_allocations_is_refused(raw, business, bill):
+    bid, token = business
+    check = {
+        "vendor_id": bill[0],
+        "amount_cents": 5_000,
+        "payment_date": "2024-03-09",
+        "payment_method": "check",
+    }
     assert (
         "non_field_errors"
         in raw.call("POST", f"/businesses/{bid}/bills/payments/", token, json=check).json()["details"]
     )
-    body = {
-        **check,
-        "payment_method": "bank_transfer",
-        "allocations": [{"bill_id": bill_id, "amount_cents": 5_000}],
-    }
-    paid = raw.call(
-        "POST", f"/businesses/{bid}/bills/payments/", token, json=body, headers={"Idempotency-Key": "bp"}
-    )
+
+
+def test_a_bill_payment_marks_the_bill_paid(raw, business, bill):
+    bid, token = business
+    paid = _pay_bill(raw, business, bill)
     assert paid.status_code == 201
-    assert raw.call("GET", f"/businesses/{bid}/bills/{bill_id}/", token).json()["status"] == "paid"
+    assert raw.call("GET", f"/businesses/{bid}/bills/{bill[1]}/", token).json()["status"] == "paid"
+
+
+def test_the_balance_sheet_balances_after_a_bill_and_its_payment(raw, business, bill):
+    bid, token = business
+    assert _pay_bill(raw, business, bill).status_code == 201
     sheet = raw.call("GET", f"/businesses/{bid}/reports/balance-sheet/", token).json()["summary"]
     assert sheet["total_assets_cents"] == sheet["total_liabilities_cents"] + sheet["total_equity_cents"]
+
+
+def test_a_paid_bill_is_one_operating_expense_in_profit_and_loss(raw, business, bill):
+    bid, token = business
+    assert _pay_bill(raw, business, bill).status_code == 201
     pnl = raw.call(
         "GET", f"/businesses/{bid}/reports/profit-and-loss/", token, params={"start_date": "2024-01-01"}
     )

@@ -326,16 +326,33 @@ def test_an_explicit_token_lifetime_wins_in_strict_mode(thredfi_sandbox_factory)
 # ---------------------------------------------------------------- switching it on
 
 
-def test_cli_flag_env_var_and_fixture_turn_strict_mode_on(monkeypatch, thredfi_strict_sandbox):
+@pytest.fixture
+def no_strict_env(monkeypatch):
     monkeypatch.delenv("THREDFI_SANDBOX_STRICT", raising=False)
+    return monkeypatch
+
+
+def test_the_cli_serves_the_lenient_mode_with_hour_long_tokens_by_default(no_strict_env):
     default = config_from_args(parse_args([]))
     assert (default.strict, default.token_seconds) == (False, 3600)
+
+
+def test_the_strict_flag_turns_strict_mode_on_with_five_second_tokens(no_strict_env):
     strict = config_from_args(parse_args(["--strict"]))
     assert (strict.strict, strict.token_seconds) == (True, 5)
+
+
+def test_an_explicit_token_lifetime_wins_over_the_strict_flag(no_strict_env):
     assert config_from_args(parse_args(["--strict", "--token-lifetime", "60"])).token_seconds == 60
-    monkeypatch.setenv("THREDFI_SANDBOX_STRICT", "1")
+
+
+def test_the_env_var_turns_strict_mode_on_and_no_strict_turns_it_off(no_strict_env):
+    no_strict_env.setenv("THREDFI_SANDBOX_STRICT", "1")
     assert config_from_args(parse_args([])).strict is True
     assert config_from_args(parse_args(["--no-strict"])).strict is False
+
+
+def test_the_strict_fixture_serves_strict_mode(thredfi_strict_sandbox):
     assert thredfi_strict_sandbox.config.strict is True
     assert Api(thredfi_strict_sandbox).token_response().status_code == 400
 

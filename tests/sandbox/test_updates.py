@@ -400,11 +400,23 @@ def test_bill_put_validation_names_the_field_in_the_modes_shape(api, scene):
 # ---------------------------------------------------------------- payments: PATCH
 
 
-def test_invoice_payment_patch_edits_references_and_answers_wrapped(api, scene):
-    b, i = scene["b"], scene["i"]
-    created = pay(api, scene, i, 400, "p")
-    path = f"invoices/payments/{created['id']}/"
-    entries, balances = len(api.sandbox.records("journal_entries", b)), api.balances(b)
+@pytest.fixture
+def invoice_payment(api, scene) -> dict[str, Any]:
+    """A completed payment of 400 on the scene's invoice, and the ledger as it stood after it."""
+    b = scene["b"]
+    created = pay(api, scene, scene["i"], 400, "p")
+    return {"path": f"invoices/payments/{created['id']}/", "created": created,
+            "entries": len(api.sandbox.records("journal_entries", b)), "balances": api.balances(b)}  # fmt: skip
+
+
+def _ledger_untouched(api: Client, scene: dict[str, str], held: dict[str, Any]) -> None:
+    b = scene["b"]
+    assert len(api.sandbox.records("journal_entries", b)) == held["entries"]
+    assert api.balances(b) == held["balances"]
+
+
+def test_invoice_payment_patch_edits_references_and_answers_wrapped(api, scene, invoice_payment):
+    b, path, created = scene["b"], invoice_payment["path"], invoice_payment["created"]
     change = {"payment_reference": "REF-2", "note": "moved", "metadata": {"k": 1}, "bank_reference": "BR",
               "processor_reference": "pi_1", "transaction_tags": ["t"], "references": {"end_to_end_id": "E2E"}}  # fmt: skip
     r = api.patch(b, path, change)
@@ -418,22 +430,43 @@ def test_invoice_payment_patch_edits_references_and_answers_wrapped(api, scene):
     assert patched["end_to_end_id"] == "E2E"
     assert utc(patched["updated_at"]) > utc(created["updated_at"])
     assert api.record(b, path) == patched
+    _ledger_untouched(api, scene, invoice_payment)
+
+
+def test_invoice_payment_patch_resending_the_same_money_changes_nothing(api, scene, invoice_payment):
+    b, i, path = scene["b"], scene["i"], invoice_payment["path"]
+    stored = api.record(b, path)
     same_money = {"total_amount_cents": 400, "allocations": [{"invoice_id": i, "amount_cents": 400}],
                   "payment_date": "2024-03-10", "customer_id": scene["c1"], "status": "completed"}  # fmt: skip
     resent = api.patch(b, path, same_money)
-    assert (resent.status_code, resent.json()) == (200, {"payment": patched})
+    assert (resent.status_code, resent.json()) == (200, {"payment": stored})
+    _ledger_untouched(api, scene, invoice_payment)
+
+
+@pytest.mark.parametrize(
+    "field", ["total_amount_cents", "allocations", "payment_date", "processing_fee_cents", "customer_id"]
+)
+def test_invoice_payment_patch_refuses_a_change_to_its_money(api, scene, invoice_payment, field):
+    b, i, path = scene["b"], scene["i"], invoice_payment["path"]
+    stored = api.record(b, path)
     moved = {"total_amount_cents": 500, "allocations": [{"invoice_id": i, "amount_cents": 300}],
              "payment_date": "2024-03-11", "processing_fee_cents": 10, "customer_id": scene["c2"]}  # fmt: skip
-    for name, value in moved.items():
-        body = refused(
-            api.patch(b, path, {name: value}), 409, "payment_not_editable", "completed", "refunded"
-        )
-        assert list(body["details"]) == [name]
-    refused(api.patch(b, path, {"status": "cancelled"}), 409, "invalid_status_transition", "completed")
-    assert api.record(b, path) == patched
-    assert len(api.sandbox.records("journal_entries", b)) == entries
-    assert api.balances(b) == balances
+    body = refused(
+        api.patch(b, path, {field: moved[field]}), 409, "payment_not_editable", "completed", "refunded"
+    )
+    assert list(body["details"]) == [field]
+    assert api.record(b, path) == stored
     assert api.record(b, f"invoices/{i}/")["amount_paid_cents"] == 400
+    _ledger_untouched(api, scene, invoice_payment)
+
+
+def test_invoice_payment_patch_refuses_cancelling_a_completed_payment(api, scene, invoice_payment):
+    b, i, path = scene["b"], scene["i"], invoice_payment["path"]
+    stored = api.record(b, path)
+    refused(api.patch(b, path, {"status": "cancelled"}), 409, "invalid_status_transition", "completed")
+    assert api.record(b, path) == stored
+    assert api.record(b, f"invoices/{i}/")["amount_paid_cents"] == 400
+    _ledger_untouched(api, scene, invoice_payment)
 
 
 def test_invoice_payment_patch_validation_in_the_modes_shape(api, scene):
@@ -453,15 +486,21 @@ def test_invoice_payment_patch_validation_in_the_modes_shape(api, scene):
     )
 
 
-def test_bill_payment_patch_edits_notes_and_refuses_the_money(api, scene):
+@pytest.fixture
+def bill_payment(api, scene) -> dict[str, Any]:
+    """A completed bank transfer of 500 paying a bill of 500, and the ledger as it stood after it."""
     b = scene["b"]
     bill = api.create(b, "bills/", bill_body(scene["v1"], "bill", 500, "2024-03-02"))
     payment = api.create(
         b, "bills/payments/", bill_payment_body(scene["v1"], bill, "bp", 500, "2024-03-12", "bank_transfer")
     )
     path = f"bills/payments/{payment}/"
-    created = api.record(b, path)
-    entries, balances = len(api.sandbox.records("journal_entries", b)), api.balances(b)
+    return {"bill": bill, "path": path, "created": api.record(b, path),
+            "entries": len(api.sandbox.records("journal_entries", b)), "balances": api.balances(b)}  # fmt: skip
+
+
+def test_bill_payment_patch_edits_its_notes_and_method(api, scene, bill_payment):
+    b, path, created = scene["b"], bill_payment["path"], bill_payment["created"]
     change = {"memo": "m", "description": "d", "payment_reference": "R", "metadata": {"k": 1},
               "payment_method": "check", "check_number": "77"}  # fmt: skip
     r = api.patch(b, path, change)
@@ -471,25 +510,60 @@ def test_bill_payment_patch_edits_notes_and_refuses_the_money(api, scene):
     assert {k: patched[k] for k in change} == change
     assert utc(patched["updated_at"]) > utc(created["updated_at"])
     assert api.record(b, path) == patched
+    _ledger_untouched(api, scene, bill_payment)
+
+
+def test_bill_payment_patch_resending_the_same_money_changes_nothing(api, scene, bill_payment):
+    b, path = scene["b"], bill_payment["path"]
+    stored = api.record(b, path)
     same = {
         "amount_cents": 500,
-        "allocations": [{"bill_id": bill, "amount_cents": 500}],
+        "allocations": [{"bill_id": bill_payment["bill"], "amount_cents": 500}],
         "vendor_id": scene["v1"],
     }
-    assert api.patch(b, path, same).json() == patched
+    assert api.patch(b, path, same).json() == stored
+    _ledger_untouched(api, scene, bill_payment)
+
+
+@pytest.mark.parametrize(
+    "field", ["amount_cents", "allocations", "payment_date", "processing_fee_cents", "vendor_id"]
+)
+def test_bill_payment_patch_refuses_a_change_to_its_money(api, scene, bill_payment, field):
+    b, path = scene["b"], bill_payment["path"]
+    stored = api.record(b, path)
     moved = {"amount_cents": 600, "allocations": [], "payment_date": "2024-03-13", "processing_fee_cents": 5,
              "vendor_id": scene["v2"]}  # fmt: skip
-    for name, value in moved.items():
-        body = refused(
-            api.patch(b, path, {name: value}), 409, "payment_not_editable", "completed", "refunded"
-        )
-        assert list(body["details"]) == [name]
+    body = refused(
+        api.patch(b, path, {field: moved[field]}), 409, "payment_not_editable", "completed", "refunded"
+    )
+    assert list(body["details"]) == [field]
+    assert api.record(b, path) == stored
+    _ledger_untouched(api, scene, bill_payment)
+
+
+def test_bill_payment_patch_refuses_cancelling_a_completed_payment(api, scene, bill_payment):
+    b, path = scene["b"], bill_payment["path"]
+    stored = api.record(b, path)
     refused(api.patch(b, path, {"status": "cancelled"}), 409, "invalid_status_transition")
+    assert api.record(b, path) == stored
+    _ledger_untouched(api, scene, bill_payment)
+
+
+def test_bill_payment_patch_to_failed_needs_a_failure_reason(api, scene, bill_payment):
+    b, path = scene["b"], bill_payment["path"]
+    stored = api.record(b, path)
     assert invalid_fields(api, api.patch(b, path, {"status": "failed"})) == {"failure_reason"}
+    assert api.record(b, path) == stored
+    _ledger_untouched(api, scene, bill_payment)
+
+
+def test_a_check_bill_payment_keeps_its_check_number(api, scene, bill_payment):
+    b, path = scene["b"], bill_payment["path"]
+    check = api.patch(b, path, {"payment_method": "check", "check_number": "77"})
+    assert check.status_code == 200, check.text
     assert invalid_fields(api, api.patch(b, path, {"check_number": None})) == {"check_number"}
-    assert api.record(b, path) == patched
-    assert len(api.sandbox.records("journal_entries", b)) == entries
-    assert api.balances(b) == balances
+    assert api.record(b, path) == check.json()
+    _ledger_untouched(api, scene, bill_payment)
 
 
 # ---------------------------------------------------------------- businesses, customers, vendors

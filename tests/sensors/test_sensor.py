@@ -5,11 +5,14 @@ The ``unpaid`` fixture (tests/conftest.py) is a business with one unpaid invoice
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
 
 from tests.helpers.sensors import pay_in_background
+from thredfi_provider.hooks.thredfi import ThredfiHook
 from thredfi_provider.sensors.resource import ThredfiResourceSensor
 from thredfi_provider.triggers.resource import ThredfiResourceTrigger
 
@@ -32,11 +35,14 @@ def test_poke_waits_for_the_condition_and_returns_the_record(thredfi_sandbox, un
     assert result.xcom_value["external_id"] == "inv-1"
 
 
-def test_404_is_not_yet_but_an_unknown_or_foreign_business_fails(thredfi_sandbox, unpaid):
+def test_a_404_for_the_record_is_not_yet(thredfi_sandbox, unpaid):
     missing = ThredfiResourceSensor(
         task_id="w", resource="invoice", business_id=unpaid, resource_id="no-such-id"
     )
     assert missing.poke({}) is False
+
+
+def test_an_unknown_or_foreign_business_fails_the_poke(thredfi_sandbox, unpaid):
     foreign = ThredfiResourceSensor(
         task_id="w",
         resource="invoice",
@@ -47,7 +53,7 @@ def test_404_is_not_yet_but_an_unknown_or_foreign_business_fails(thredfi_sandbox
         foreign.poke({})
 
 
-def test_filters_with_min_count_and_a_callable_condition(thredfi_sandbox, unpaid):
+def test_filters_with_min_count_wait_for_enough_records(thredfi_sandbox, unpaid):
     sensor = ThredfiResourceSensor(
         task_id="w",
         resource="journal_entry",
@@ -58,16 +64,23 @@ def test_filters_with_min_count_and_a_callable_condition(thredfi_sandbox, unpaid
     assert sensor.poke({}) is False
     pay_in_background(thredfi_sandbox, unpaid).join()
     assert sensor.poke({}).xcom_value["count"] == 2
+
+
+def test_a_callable_condition_is_met_by_the_record_it_accepts(thredfi_sandbox, unpaid):
     big = ThredfiResourceSensor(
         task_id="w", resource="invoice", business_id=unpaid, external_id="inv-1",
         condition=lambda inv: inv["total_amount_cents"] > 500,
     )  # fmt: skip
     assert big.poke({}).is_done
+
+
+def test_a_callable_condition_is_refused_when_deferrable():
+    """A callable cannot be serialised for the triggerer."""
     with pytest.raises(ValueError, match="callable"):
         ThredfiResourceSensor(
             task_id="w",
             resource="invoice",
-            business_id=unpaid,
+            business_id="b",
             external_id="x",
             condition=len,
             deferrable=True,
@@ -83,22 +96,33 @@ def test_deferrable_sensor_defers_with_json_safe_kwargs_and_no_secrets(thredfi_s
         sensor.execute({})
     trigger = info.value.trigger
     path, kwargs = trigger.serialize()
-    import json
-
     text = json.dumps(kwargs)
     assert path == "thredfi_provider.triggers.resource.ThredfiResourceTrigger"
-    from thredfi_provider.hooks.thredfi import ThredfiHook
-
     for secret in ThredfiHook().get_conn().secrets | {thredfi_sandbox.api_key}:
         assert secret not in text
     rebuilt = ThredfiResourceTrigger(**kwargs)
     assert rebuilt.serialize() == (path, kwargs)
+
+
+def _deferred_sensor(**kwargs) -> ThredfiResourceSensor:
+    return ThredfiResourceSensor(
+        task_id="w", resource="invoice", business_id="b", external_id="inv-1", deferrable=True, **kwargs
+    )
+
+
+def test_a_success_event_completes_with_the_record():
+    sensor = _deferred_sensor()
     assert sensor.execute_complete({}, {"status": "success", "value": {"id": "x"}}) == {"id": "x"}
+
+
+def test_a_failure_event_fails_the_task():
     with pytest.raises(AirflowFailException):
-        sensor.execute_complete({}, {"status": "failure", "message": "403"})
-    sensor.soft_fail = True
+        _deferred_sensor().execute_complete({}, {"status": "failure", "message": "403"})
+
+
+def test_a_timeout_event_skips_the_task_under_soft_fail():
     with pytest.raises(AirflowSkipException):
-        sensor.execute_complete({}, {"status": "timeout", "message": "late"})
+        _deferred_sensor(soft_fail=True).execute_complete({}, {"status": "timeout", "message": "late"})
 
 
 @pytest.mark.parametrize("event", [None, "success", {"status": "weird"}, {"value": 1}, ["success"]])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import socket
 import threading
 import time
@@ -13,6 +14,7 @@ import uvicorn
 
 from thredfi_provider.sandbox.app import create_asgi
 from thredfi_provider.sandbox.config import FaultConfig, SandboxConfig
+from thredfi_provider.sandbox.faults import FaultController
 from thredfi_provider.sandbox.state import SandboxState
 
 
@@ -99,6 +101,31 @@ class SandboxServer:
             self._thread.join(timeout=10)
         self._sock.close()
         self.state.store.close()
+
+    @property
+    def running(self) -> bool:
+        """Started and not stopped."""
+        return self._thread is not None and self._thread.is_alive() and not self._server.should_exit
+
+    def reset(self, config: SandboxConfig | None = None) -> SandboxServer:
+        """Start over on the same port, as a new server would: no records, idempotency keys,
+        tokens, counters or faults, and a new signing key, so every token issued before is refused.
+
+        ``config`` replaces the settings (partners and API keys included; its signing key is used
+        as given). Strict mode is fixed when the server is built, so it must not change.
+        Records written to a ``db_path`` are read back from it, as after a restart.
+        """
+        if config is None:
+            config = dataclasses.replace(self.config, signing_key=secrets.token_hex(32))
+        if config.strict != self.config.strict:
+            raise ValueError("a sandbox's strict mode is fixed when it is built; start another server")
+        state = SandboxState.create(config)
+        faults = FaultController(config.faults, state.counters)
+        previous = self.state
+        self.config = config
+        self.app.state.sandbox, self.app.state.faults, self._asgi.controller = state, faults, faults
+        previous.store.close()
+        return self
 
     def __enter__(self) -> SandboxServer:
         return self.start()
