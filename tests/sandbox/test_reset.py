@@ -11,7 +11,7 @@ import requests
 
 from tests.helpers import make_client, onboard
 from tests.helpers.sandbox_http import API
-from thredfi_provider.client import ThredfiAuthError
+from thredfi_provider.client.errors import ThredfiAuthError
 from thredfi_provider.sandbox.config import FaultConfig, SandboxConfig
 from thredfi_provider.sandbox.pytest_plugin import _Idle
 from thredfi_provider.sandbox.server import SandboxServer
@@ -23,13 +23,15 @@ def _leave_a_mess(sandbox: SandboxServer) -> tuple[str, str]:
     """Records, an idempotency key, tokens, counters and faults; returns (business id, its token)."""
     client = make_client(sandbox)
     business_id = onboard(client)
-    customer_id = client.create_customer(business_id, {"external_id": "c", "company_name": "C"}).record["id"]
+    customer_id = client.create(business_id, "customers", {"external_id": "c", "company_name": "C"}).record[
+        "id"
+    ]
     invoice = {"external_id": "i", "customer_id": customer_id, "sent_at": "2024-03-01", "due_at": "2024-03-31",
                "line_items": [{"description": "Work", "quantity": 1, "unit_price_cents": 500, "account_code": "4000"}]}  # fmt: skip
-    invoice_id = client.create_invoice(business_id, invoice).record["id"]
+    invoice_id = client.create(business_id, "invoices", invoice).record["id"]
     payment = {"amount_cents": 500, "payment_date": "2024-03-05",
                "allocations": [{"invoice_id": invoice_id, "amount_cents": 500}]}  # fmt: skip
-    client.record_payment(business_id, payment, "pay-key")
+    client.create(business_id, "invoices/payments", payment, idempotency_key="pay-key")
     sandbox.set_faults(error_rate=1.0, seed=3)
     return business_id, client.business_token(business_id)
 
