@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 import socket
 import sqlite3
 import subprocess
@@ -54,12 +55,12 @@ def airflow_db():
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, timeout=300)
 
 
-def _run(dag_id: str, day: dt.date | None) -> str:
+def _run(dag_id: str, day: dt.date | None, conf: dict[str, object] | None = None) -> str:
     sys.path.insert(0, str(DAGS))
     module = importlib.import_module(dag_id)
     dag = getattr(module, dag_id)()
     logical = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) if day else None
-    return str(dag.test(logical_date=logical).state)
+    return str(dag.test(logical_date=logical, run_conf=conf).state)
 
 
 def _snapshot(example_app_db: Path, sandbox) -> dict[str, object]:
@@ -112,10 +113,34 @@ def test_dags_end_to_end_twice_change_nothing_the_second_time(
     count, debits, credits = once["trial_balance"]  # type: ignore[misc]
     assert count > 0
     assert debits == credits > 0
+    _assert_the_reconcile_dag_finds_no_drift(days, tmp_path)
     twice = run_all()
     assert twice["thredfi"] == once["thredfi"]
     assert twice["source"] == once["source"]
     assert twice["entries"] == once["entries"]
+
+
+def _assert_the_reconcile_dag_finds_no_drift(days: list[dt.date], tmp_path: Path) -> None:
+    """What the syncs landed, checked by the reconcile DAG over their whole window."""
+    import example_thredfi_reconcile
+
+    reports = tmp_path / "reports"
+    example_thredfi_reconcile.REPORTS = str(reports)
+    # A run at day D syncs the interval before it, [D - 1, D): together the runs covered this.
+    window = {
+        "window_start": (days[0] - dt.timedelta(days=1)).isoformat(),
+        "window_end": days[-1].isoformat(),
+    }
+    assert _run("example_thredfi_reconcile", days[-1], conf=window) == "success"
+    found = {path.stem: json.loads(path.read_text()) for path in reports.rglob("*.json")}
+    assert set(found) == {"invoices", "payments", "bills", "bill_payments"}
+    for resource, report in found.items():
+        assert report["clean"], (
+            resource,
+            json.dumps(report["summary"]),
+            json.dumps(report["businesses"])[:1500],
+        )
+        assert report["summary"]["thredfi"] > 0, resource
 
 
 def test_end_to_end_dag_publishes_assets_and_is_idempotent(
