@@ -11,13 +11,13 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import requests
 
 from thredfi_provider.client import pagination
 from thredfi_provider.client.errors import ThredfiValidationError
-from thredfi_provider.client.requestor import Requestor
+from thredfi_provider.client.requestor import CallOptions, Requestor
 from thredfi_provider.client.resources import BUSINESS, Resource, resolve
 from thredfi_provider.client.settings import ClientSettings
 from thredfi_provider.client.stats import ClientStats
@@ -85,34 +85,13 @@ class ThredfiClient:
 
     # ------------------------------------------------------------------ any call
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        business_id: str | None = None,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> requests.Response:
+    def request(self, method: str, path: str, **options: Unpack[CallOptions]) -> requests.Response:
         """One API call; see :meth:`~thredfi_provider.client.requestor.Requestor.request`."""
-        return self.requestor.request(
-            method, path, business_id=business_id, json=json, params=params, headers=headers
-        )
+        response, _ = self.requestor.request(method, path, **options)
+        return response
 
-    def request_json(
-        self,
-        method: str,
-        path: str,
-        *,
-        business_id: str | None = None,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        return read_json(
-            self.request(method, path, business_id=business_id, json=json, params=params, headers=headers)
-        )
+    def request_json(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any:
+        return read_json(self.request(method, path, **options))
 
     def iter_pages(
         self,
@@ -153,7 +132,7 @@ class ThredfiClient:
         kind = resolve(resource)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         scope = business_id if kind.business_scoped else None
-        response, maybe_applied = self.requestor.request_tracked(
+        response, maybe_applied = self.requestor.request(
             "POST", kind.collection(business_id), business_id=scope, json=dict(payload), headers=headers
         )
         body = kind.unwrap(read_json(response))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from thredfi_provider.client.errors import ThredfiError
+from thredfi_provider.client.transport import read_json
 
 if TYPE_CHECKING:
     from thredfi_provider.client.requestor import Requestor
@@ -102,7 +103,8 @@ def iter_pages(
     pager = _Pager(requestor, path, params, size)
     while True:
         pager.check_not_looping()
-        body = requestor.request_json("GET", pager.target, business_id=business_id, params=pager.params)
+        response, _ = requestor.request("GET", pager.target, business_id=business_id, params=pager.params)
+        body = read_json(response)
         if isinstance(body, list):
             yield body
             return

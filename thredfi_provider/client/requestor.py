@@ -1,7 +1,7 @@
 """The requestor: the right token on every call, one retry policy, typed and redacted errors.
 
-Every API call goes through :meth:`Requestor.request_tracked` (``request`` and ``request_json``
-are its front doors), and every token request through the same transport and redaction here,
+Every API call goes through :meth:`Requestor.request` (the client's ``request`` and
+``request_json`` are its front doors), and every token request through the same transport and redaction here,
 so auth, retries, error mapping and redaction exist exactly once; the client's resource
 methods, the hook, the operators and the trigger are thin front doors onto it.
 """
@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import requests
@@ -37,6 +37,15 @@ from thredfi_provider.client.transport import Transport, read_json
 from thredfi_provider.client.urls import API_PREFIX, UrlGuard, segment
 
 log = logging.getLogger(__name__)
+
+
+class CallOptions(TypedDict, total=False):
+    """What one API call may carry besides its method and path, typed once for every front door."""
+
+    business_id: str | None
+    json: Any
+    params: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
 
 
 class Requestor:
@@ -171,46 +180,24 @@ class Requestor:
         )
 
     def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        business_id: str | None = None,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> requests.Response:
+        self, method: str, path: str, **options: Unpack[CallOptions]
+    ) -> tuple[requests.Response, bool]:
         """Send one API call with the right token, retrying transient faults; raise typed errors.
+
+        Returns the response and whether an earlier attempt of this call may have reached
+        Thredfi: a create whose first attempt lost its connection after Thredfi saved the record
+        finds it on the retry (200), and was made by this call, not found.
 
         ``business_id`` selects the business-scoped token; without it the partner token is used.
         Retrying a POST is safe because every create carries an ``external_id`` or an
         ``Idempotency-Key`` (see the operators); the 200 "already exists" reply is success.
         """
-        response, _ = self.request_tracked(
-            method, path, business_id=business_id, json=json, params=params, headers=headers
-        )
-        return response
-
-    def request_tracked(
-        self,
-        method: str,
-        path: str,
-        *,
-        business_id: str | None = None,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> tuple[requests.Response, bool]:
-        """:meth:`request`, and whether an earlier attempt of this call may have reached Thredfi.
-
-        A create whose first attempt lost its connection after Thredfi saved the record finds
-        it on the retry (200): it was made by this call, not found, and the caller says so.
-        """
+        business_id, json, params = options.get("business_id"), options.get("json"), options.get("params")
         url = self.urls.url(path)
         key = segment(business_id, "business_id") if business_id else PARTNER_KEY
         request_path = urlsplit(url).path
         maybe_applied = False
-        extra = dict(headers or {})
+        extra = dict(options.get("headers") or {})
 
         def exchange() -> requests.Response:
             token = self.tokens.get(key)
@@ -260,9 +247,6 @@ class Requestor:
                 raise
         # The attempt that answered did not raise, so this says whether an earlier one dropped.
         return response, maybe_applied
-
-    def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return read_json(self.request(method, path, **kwargs))
 
 
 class _OutOfTime(stop_base):
