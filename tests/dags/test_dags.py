@@ -91,7 +91,7 @@ def _assert_exactly_once(snap: dict[str, object]) -> None:
 
 
 def test_dags_end_to_end_twice_change_nothing_the_second_time(
-    airflow_db, thredfi_sandbox, thredfi_conn_id, example_app_db, tmp_path
+    airflow_db, thredfi_sandbox, thredfi_conn_id, example_app_db, tmp_path, monkeypatch
 ):
     import thredfi_example_source
 
@@ -113,19 +113,21 @@ def test_dags_end_to_end_twice_change_nothing_the_second_time(
     count, debits, credits = once["trial_balance"]  # type: ignore[misc]
     assert count > 0
     assert debits == credits > 0
-    _assert_the_reconcile_dag_finds_no_drift(days, tmp_path)
+    _assert_the_reconcile_dag_finds_no_drift(days, tmp_path, monkeypatch)
     twice = run_all()
     assert twice["thredfi"] == once["thredfi"]
     assert twice["source"] == once["source"]
     assert twice["entries"] == once["entries"]
 
 
-def _assert_the_reconcile_dag_finds_no_drift(days: list[dt.date], tmp_path: Path) -> None:
+def _assert_the_reconcile_dag_finds_no_drift(
+    days: list[dt.date], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What the syncs landed, checked by the reconcile DAG over their whole window."""
     import example_thredfi_reconcile
 
     reports = tmp_path / "reports"
-    example_thredfi_reconcile.REPORTS = str(reports)
+    monkeypatch.setattr(example_thredfi_reconcile, "REPORTS", str(reports))  # this test only
     # A run at day D syncs the interval before it, [D - 1, D): together the runs covered this.
     window = {
         "window_start": (days[0] - dt.timedelta(days=1)).isoformat(),

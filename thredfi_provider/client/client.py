@@ -131,7 +131,7 @@ class ThredfiClient:
         """Create a record; safe to retry (``external_id`` or ``Idempotency-Key``)."""
         kind = resolve(resource)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        scope = business_id if kind.business_scoped else None
+        scope = kind.token_scope(business_id)
         response, maybe_applied = self.requestor.request(
             "POST", kind.collection(business_id), business_id=scope, json=dict(payload), headers=headers
         )
@@ -146,7 +146,7 @@ class ThredfiClient:
 
     def get(self, business_id: str | None, resource: ResourceRef, record_id: str) -> dict[str, Any]:
         kind = resolve(resource)
-        scope = business_id if kind.business_scoped else None
+        scope = kind.token_scope(business_id)
         return dict(
             kind.unwrap(self.request_json("GET", kind.item(business_id, record_id), business_id=scope))
         )
@@ -161,7 +161,7 @@ class ThredfiClient:
     ) -> Iterator[dict[str, Any]]:
         """Every record of a list, lazily; filters as keywords, or ``params`` for any name."""
         kind = resolve(resource)
-        scope = business_id if kind.business_scoped else None
+        scope = kind.token_scope(business_id)
         return self.paginate(
             kind.collection(business_id), business_id=scope, params={**(params or {}), **filters}
         )
@@ -177,7 +177,7 @@ class ThredfiClient:
     ) -> dict[str, Any]:
         """``PUT`` an invoice or bill, ``PATCH`` a payment or business: idempotent, safe to retry."""
         kind = resolve(resource)
-        scope = business_id if kind.business_scoped else None
+        scope = kind.token_scope(business_id)
         path = kind.item(business_id, record_id)
         return dict(kind.unwrap(self.request_json(method, path, business_id=scope, json=dict(payload))))
 
@@ -185,7 +185,9 @@ class ThredfiClient:
         """``void`` an invoice, ``archive`` a customer, ``unarchive`` a vendor: idempotent POSTs."""
         kind = resolve(resource)
         path = kind.item(business_id, record_id, action)
-        return dict(kind.unwrap(self.request_json("POST", path, business_id=business_id, json={})))
+        return dict(
+            kind.unwrap(self.request_json("POST", path, business_id=kind.token_scope(business_id), json={}))
+        )
 
     def find_by_external_id(
         self, business_id: str | None, resource: ResourceRef, external_id: str

@@ -49,6 +49,10 @@ class Resource(Generic[M]):
     def business_scoped(self) -> bool:
         return self.name != "business"
 
+    def token_scope(self, business_id: str | None) -> str | None:
+        """Whose token a call carries: the business's, or the partner's for businesses themselves."""
+        return business_id if self.business_scoped else None
+
     def collection(self, business_id: str | None = None) -> str:
         """The list endpoint, with ``business_id`` checked as one path segment."""
         if not self.business_scoped:

@@ -87,7 +87,7 @@ def evaluate(
         return matches(record, query.condition) and (predicate is None or bool(predicate(record)))
 
     kind = RESOURCES[query.resource]
-    business_id = query.business_id if kind.business_scoped else None
+    business_id = kind.token_scope(query.business_id)
     try:
         record: dict[str, Any] | None
         if query.resource_id or (not kind.business_scoped and not query.external_id):
