@@ -1,16 +1,21 @@
 # Two commands on a fresh machine with only python3:  `make demo`  and  `make test`.
-# Each creates .venv itself (pip bootstraps uv, uv installs the project and its extras).
+# Each creates .venv itself: pip bootstraps the pinned uv, and uv installs exactly what uv.lock
+# holds (`--locked` fails when the lock and pyproject.toml disagree). Nothing floats: moving to
+# newer dependencies is `make lock`, on purpose, and the diff of uv.lock shows what moved.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The one unlocked input: the installer itself, pinned here (its lock format follows its version).
+UV_VERSION := 0.13.9
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install test lint typecheck package unit test-slow test-compat demo demo-ui bench docs clean
+.PHONY: install test lint typecheck package unit test-slow test-compat test-newest lock demo demo-ui bench docs clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv sync --quiet --locked --python $(BIN)/python --extra dev
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -40,8 +45,20 @@ package: $(STAMP)
 
 test: lint typecheck package unit
 
+# Re-resolve on purpose: the newest of everything into uv.lock, and each Airflow line's
+# constraints file under constraints/ (scripts/constraints.py). Review the diff, run the suites.
+lock: $(STAMP)
+	$(BIN)/uv lock --upgrade
+	$(BIN)/python scripts/constraints.py
+
+# The same suites against a fresh unpinned resolution (.newest/, gitignored): prints which
+# packages differ from the lock and from each line's constraints, then runs them. Not in CI.
+test-newest: $(STAMP)
+	$(BIN)/python scripts/newest.py $(NEWEST_ARGS)
+
 # The core suite on every supported Airflow line (2.11, 3.0 to 3.3), one uv-built venv each under
-# .compat/ (reused while unchanged); prints a version x check table. COMPAT_LINES picks lines.
+# .compat/ (reused while unchanged), installed from that line's constraints/airflow-X.Y.txt;
+# prints a version x check table. COMPAT_LINES picks lines.
 COMPAT_LINES ?= 2.11,3.0,3.1,3.2,3.3
 test-compat: $(STAMP)
 	$(BIN)/python scripts/compat.py --lines $(COMPAT_LINES) $(COMPAT_ARGS)
@@ -51,7 +68,7 @@ docs: $(STAMP)
 	@echo "open docs/_build/html/index.html"
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache docs/_build .demo .compat
+	rm -rf $(VENV) .newest .mypy_cache .ruff_cache .pytest_cache .import_linter_cache docs/_build .demo .compat
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

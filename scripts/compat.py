@@ -3,8 +3,11 @@
 Each line gets a venv of its own under ``.compat/`` (gitignored), built with uv from the latest
 patch release of that line (``apache-airflow~=X.Y.0``) and the provider installed editable with
 its own declared dependencies, so a dependency floor that excludes a line fails that line's
-install, and the table says so. A venv whose inputs (the requirement, ``pyproject.toml``) are
-unchanged is reused. In each venv: the tests marked ``compat`` (``tests/test_compat.py`` and
+install, and the table says so. Every install is pinned by the line's committed
+``constraints/airflow-X.Y.txt`` (``scripts/constraints.py`` writes them; a line without one does
+not run), so a release anywhere in Airflow's tree cannot turn the matrix red overnight.
+``--newest`` (``make test-newest``) resolves afresh instead and prints what moved. A venv whose
+inputs (the command, ``pyproject.toml``, the constraints file) are unchanged is reused. In each venv: the tests marked ``compat`` (``tests/test_compat.py`` and
 the provider-info checks), then the import-cost benchmark against the 50 ms target.
 
     python scripts/compat.py                  # every line (make test-compat)
@@ -28,28 +31,11 @@ import xml.etree.ElementTree as ET  # noqa: S405 (our own pytest's junit file)
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from constraints import LINES, build_constraints, constraints_file, line_requirements
+
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".compat"
-LINES = ["2.11", "3.0", "3.1", "3.2", "3.3"]
 TEST_FILES = ["tests/test_compat.py", "tests/test_provider_info.py"]
-# What the core suite needs beside the provider and its [sandbox] extra.
-TEST_REQUIREMENTS = [
-    "pytest>=8",
-    "pytest-timeout>=2.3",
-    "jsonschema>=4",
-    "apache-airflow-providers-sqlite>=4",
-]
-# Where a line's own metadata is looser than the constraints file it was released with (which
-# this machine cannot fetch), the pin that file made. 3.0.6's task SDK sends its in-process
-# execution API JSON without a content type, which current FastAPI refuses (422 on every task);
-# pinned as 3.1 pins itself, fastapi<0.118.
-# 3.2.2's in-process execution API fails to build its schema on FastAPI 0.137+ (pydantic
-# discriminator error; 3.3 declares fastapi<0.137), cadwyn 8+ needs that newer FastAPI, and with
-# svcs 26 the services registry its lifespan sets is not found by requests (every task 500s).
-PINS: dict[str, list[str]] = {
-    "3.0": ["fastapi<0.118"],
-    "3.2": ["fastapi<0.137", "cadwyn<8", "svcs<26"],
-}
 IMPORT_TARGET_MS = 50.0
 LABELS = {
     "test_hook_and_test_connection": "hook + test_connection",
@@ -81,31 +67,64 @@ def uv() -> str:
     return found
 
 
-def install(line: str, reinstall: bool) -> tuple[Path, str | None]:
+def install_command(line: str, python: Path, *, newest: bool = False) -> list[str]:
+    """uv's install of one line: pinned by the line's committed constraints file.
+
+    ``newest`` (``make test-newest``) drops the constraints on purpose, to see drift; nothing else
+    runs a line without them (``constraints_file`` raises when it is missing).
+    """
+    pinned = (
+        [] if newest else ["-c", str(constraints_file(line)), "--build-constraints", str(build_constraints())]
+    )
+    return [uv(), "pip", "install", "-q", "--python", str(python), "-e", f"{ROOT}[sandbox]",
+            *line_requirements(line), *pinned]  # fmt: skip
+
+
+def install(line: str, reinstall: bool, *, newest: bool = False) -> tuple[Path, str | None]:
     """The line's venv, built or reused; returns (python, error or None)."""
-    venv = VENVS / f"airflow-{line}"
+    venv = VENVS / (f"airflow-{line}-newest" if newest else f"airflow-{line}")
     python = venv / "bin" / "python"
-    requirement = f"apache-airflow~={line}.0"
+    command = install_command(line, python, newest=newest)
     stamp = venv / ".thredfi-compat.json"
     inputs = {
-        "requirement": requirement,
-        "test": TEST_REQUIREMENTS,
-        "pins": PINS.get(line, []),
+        "command": command[1:],
         "pyproject": hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest(),
+        "constraints": "" if newest else hashlib.sha256(constraints_file(line).read_bytes()).hexdigest(),
     }
-    if not reinstall and stamp.exists() and json.loads(stamp.read_text()) == inputs and python.exists():
+    fresh = reinstall or newest  # the newest resolution is the one of today, never a reused venv
+    if not fresh and stamp.exists() and json.loads(stamp.read_text()) == inputs and python.exists():
         return python, None
     shutil.rmtree(venv, ignore_errors=True)  # a fresh venv, as CI's fresh clone gets
     subprocess.run([uv(), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-    out = subprocess.run(
-        [uv(), "pip", "install", "-q", "--python", str(python), "-e", f"{ROOT}[sandbox]", requirement,
-         *PINS.get(line, []), *TEST_REQUIREMENTS],
-        capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         return python, (out.stderr or out.stdout).strip()
     stamp.write_text(json.dumps(inputs))
     return python, None
+
+
+def pinned_versions(lines: list[str]) -> dict[str, str]:
+    """``name==version`` lines as a map, names normalised as PyPI does."""
+    found: dict[str, str] = {}
+    for entry in lines:
+        name, sep, version = entry.split(";")[0].strip().partition("==")
+        if sep and not name.startswith(("#", "-")):
+            found[re.sub(r"[-_.]+", "-", name).lower()] = version.strip()
+    return found
+
+
+def drift(python: Path, line: str) -> list[str]:
+    """What a fresh resolution installed that the line's constraints file pins otherwise."""
+    frozen = subprocess.run(
+        [uv(), "pip", "freeze", "--python", str(python)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    now = pinned_versions(frozen)
+    locked = pinned_versions(constraints_file(line).read_text().splitlines())
+    return sorted(
+        f"{name} {locked.get(name, '(absent)')} -> {now.get(name, '(absent)')}"
+        for name in set(now) | set(locked)
+        if now.get(name) != locked.get(name) and name != "airflow-provider-thredfi"
+    )
 
 
 def run_suite(python: Path, column: Column) -> None:
@@ -195,6 +214,10 @@ def main() -> int:
     parser.add_argument("--reinstall", action="store_true", help="rebuild venvs even if unchanged")
     parser.add_argument("--no-bench", action="store_true", help="skip the import-cost benchmark")
     parser.add_argument("--no-suite", action="store_true", help="only the import-cost benchmark")
+    parser.add_argument(
+        "--newest", action="store_true",
+        help="a fresh resolution without the constraints files (make test-newest); prints the drift",
+    )  # fmt: skip
     args = parser.parse_args()
     lines = [line.strip() for line in args.lines.split(",") if line.strip()]
     VENVS.mkdir(exist_ok=True)
@@ -205,7 +228,7 @@ def main() -> int:
         columns.append(column)
         t0 = time.monotonic()
         print(f"== Airflow {line}: venv", flush=True)
-        python, error = install(line, args.reinstall)
+        python, error = install(line, args.reinstall, newest=args.newest)
         if error is not None:
             column.cells["install"] = "FAIL"
             column.failed = True
@@ -213,6 +236,11 @@ def main() -> int:
         else:
             column.version = installed_version(python)
             column.cells["install"] = "ok"
+            if args.newest:
+                moved = drift(python, line)
+                print(f"== Airflow {line}: {len(moved)} package(s) differ from {constraints_file(line).name}")
+                for entry in moved:
+                    print(f"   {entry}")
             if not args.no_suite:
                 print(f"== Airflow {column.version}: core suite", flush=True)
                 run_suite(python, column)
