@@ -166,6 +166,35 @@ class ThredfiClient:
             kind.collection(business_id), business_id=scope, params={**(params or {}), **filters}
         )
 
+    def first_page(
+        self, business_id: str | None, resource: ResourceRef, *, params: Mapping[str, Any] | None = None
+    ) -> pagination.FirstPage:
+        """Page 1 and the list's ``count``: what a full pass of this list would cost, in one request."""
+        kind = resolve(resource)
+        return pagination.first_page(
+            self.requestor,
+            kind.collection(business_id),
+            business_id=kind.token_scope(business_id),
+            params=params,
+        )
+
+    def read_all(
+        self,
+        business_id: str | None,
+        resource: ResourceRef,
+        *,
+        params: Mapping[str, Any] | None = None,
+        first: pagination.FirstPage | None = None,
+        max_in_flight: int = 4,
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a list in one concurrent pass, order not kept (:func:`.pagination.read_all`)."""
+        kind = resolve(resource)
+        for page in pagination.read_all(
+            self.requestor, kind.collection(business_id), business_id=kind.token_scope(business_id),
+            params=params, first=first, max_in_flight=max_in_flight,
+        ):  # fmt: skip
+            yield from page
+
     def update(
         self,
         business_id: str | None,

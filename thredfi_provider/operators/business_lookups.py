@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from thredfi_provider.client.errors import ThredfiError, ThredfiRecordError
 from thredfi_provider.client.resources import ACCOUNT, resolve
 from thredfi_provider.operators.packed import Packed
+from thredfi_provider.operators.sync_plan import Plan
 
 if TYPE_CHECKING:
     from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.models import Allocation
+    from thredfi_provider.client.pagination import FirstPage
 
 T = TypeVar("T")
 FILTERED_BEFORE_INDEX = 100
@@ -73,6 +75,7 @@ class BusinessLookups:
         self._filtered: dict[str, int] = {}  # filtered lookups made, per resource
         self._lock = threading.Lock()
         self._key_locks: dict[Any, threading.Lock] = {}
+        self._plans: dict[str, Plan] = {}
 
     # ------------------------------------------------------------------ memo (results and failures)
 
@@ -102,25 +105,36 @@ class BusinessLookups:
     def currency(self) -> str:
         return str(self.business.get("base_currency") or self.business.get("currency") or "").upper()
 
-    def index(self, resource: str) -> Index:
-        """One pass over a list endpoint of this business (O(pages)), kept for the task.
+    def index(self, resource: str, *, first: FirstPage | None = None) -> Index:
+        """One pass over a list endpoint of this business (O(pages), read concurrently), kept for
+        the task; ``first`` is page 1 when a plan already read it to learn the count.
 
-        Customers and vendors are read with their archived ones: an archived party still owns
-        its ``external_id``.
+        Customers and vendors are asked for their archived ones too: an archived party still owns
+        its ``external_id``. The vendors list documents ``include_archived``; the customers list's
+        parameters were never published, so a server may ignore it there. A party the list hides
+        is still found: by the idempotent create (sync), or by id (:meth:`party_id`).
         """
         params = {"include_archived": "true"} if resource in ("customers", "vendors") else {}
         return self._once(
             ("index", resource),
-            lambda: Index(self.client.list_records(self.business_id, resource, params=params)),
+            lambda: Index(self.client.read_all(self.business_id, resource, params=params, first=first)),
         )
+
+    def plan(self, resource: str) -> Plan:
+        """How this business's records of ``resource`` find what Thredfi holds (:mod:`.sync_plan`)."""
+        with self._lock:
+            found = self._plans.get(resource)
+            if found is None:
+                found = self._plans[resource] = Plan(self, resource, prefer_index=self.prefer_index)
+        return found
 
     def businesses(self) -> Index:
         """The partner's businesses (a partner-level list), for the businesses operator."""
         return self._once(("index", "businesses"), lambda: Index(self.client.list_businesses()))
 
-    def held(self, resource: str, external_id: str) -> Record | None:
+    def held(self, resource: str, external_id: str, *, first: FirstPage | None = None) -> Record | None:
         """What Thredfi holds under ``external_id``, from the index."""
-        return self.index(resource).by_external_id.get(external_id)
+        return self.index(resource, first=first).by_external_id.get(external_id)
 
     def read_once(self, resource: str, record_id: str) -> Record:
         """One record by Thredfi id, read at most once per task."""
@@ -140,7 +154,7 @@ class BusinessLookups:
         """Resolve a customer/vendor reference, refusing unknown ones before sending anything."""
         index = self.index(f"{kind}s")
         if party_id:
-            if party_id not in index.by_id:
+            if party_id not in index.by_id and not self._exists(f"{kind}s", party_id):
                 raise ThredfiRecordError(
                     label, f"{kind}_id", f"unknown {kind} {party_id!r} in business {self.business_id}"
                 )
@@ -152,6 +166,16 @@ class BusinessLookups:
                 label, f"{kind}_external_id", f"unknown {kind} {external_id!r} in business {self.business_id}"
             )
         return str(found["id"])
+
+    def _exists(self, resource: str, record_id: str) -> bool:
+        """By id (get-customer, get-vendor are published): a list may hide archived parties."""
+        try:
+            self.read_once(resource, record_id)
+        except ThredfiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def account_id(self, label: str, field: str, code: str) -> str:
         """A chart-of-accounts code as the account id the API reference's lines carry."""
@@ -180,14 +204,16 @@ class BusinessLookups:
             known = indexed[1].by_id.get(doc_id) if indexed and indexed[0] else None
             return known or {"id": doc_id}
         assert external_id is not None
-        found = self._find(resource, external_id)
+        found = self.find(resource, external_id)
         if found is None:
             raise ThredfiRecordError(
                 label, field, f"unknown {resource[:-1]} {external_id!r} in business {self.business_id}"
             )
         return found
 
-    def _find(self, resource: str, external_id: str) -> Record | None:
+    def find(self, resource: str, external_id: str) -> Record | None:
+        """One record by ``external_id``: a filtered list checked here, or the index once a
+        server shows it ignores the filter (or once enough lookups make the index cheaper)."""
         key = (resource, external_id)
         if key in self._found:
             return self._found[key]

@@ -53,6 +53,18 @@ class SeenKeys:
         db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((k,) for k in batch))
         return repeated
 
+    def present(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` were added (mirror mode: is this record still in the source?)."""
+        batch = list(dict.fromkeys(keys))
+        if self._db is None:
+            return {k for k in batch if k in self._memory}
+        found: set[str] = set()
+        for start in range(0, len(batch), _PARAMS):
+            part = batch[start : start + _PARAMS]
+            marks = ",".join("?" * len(part))
+            found.update(row[0] for row in self._db.execute(f"SELECT k FROM seen WHERE k IN ({marks})", part))  # noqa: S608 - only "?" marks
+        return found
+
     def _spill(self) -> None:
         db = scratch_db()
         db.execute("CREATE TABLE seen (k TEXT PRIMARY KEY) WITHOUT ROWID")

@@ -7,6 +7,10 @@ token cache. Each record ends in exactly one state:
 - ``updated``: Thredfi held an older version; the change was applied (PUT/PATCH, an archive);
 - ``unchanged``: Thredfi already holds exactly this;
 - ``voided``: the source cancelled it and Thredfi voided it;
+- ``removed``: mirror mode: it left the source snapshot and Thredfi voided or archived it;
+- ``unverified``: Thredfi holds it, but a field the source sends is one Thredfi's read does not
+  return (a payment's amount in the published list shape), so it cannot be proven equal; never
+  called unchanged (with ``state_path``, the stored checksum proves it instead);
 - ``conflicts``: the source changed something Thredfi cannot change (no published endpoint,
   or a state that forbids it): reported with the field and the reason, never silently kept;
 - ``failed``: refused or not reachable, with the error.
@@ -32,8 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IN_FLIGHT_PER_WORKER = 4  # jobs submitted ahead of the workers: enough to keep them busy
-State = Literal["created", "updated", "unchanged", "voided", "conflict"]
-STATES: tuple[State, ...] = ("created", "updated", "unchanged", "voided")
+State = Literal["created", "updated", "unchanged", "voided", "removed", "unverified", "conflict"]
 
 
 @dataclass(frozen=True)
@@ -51,15 +54,28 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Job:
-    """One record ready to sync: its label, business and the call that makes Thredfi match it."""
+    """One record ready to sync: its label, business and the call that makes Thredfi match it.
+
+    ``fingerprint`` is the source record's field digests when a sync state is kept: how it ends
+    is written back with them (:mod:`.sync_state`).
+    """
 
     label: str
     business_id: str
     send: Callable[[], Outcome]
+    fingerprint: dict[str, str] | None = None
+
+
+Done = Callable[[Job, "Outcome | ThredfiError"], None]
 
 
 def run_jobs(
-    jobs: Iterable[Job], summary: BatchSummary, max_workers: int, *, in_flight: int | None = None
+    jobs: Iterable[Job],
+    summary: BatchSummary,
+    max_workers: int,
+    *,
+    in_flight: int | None = None,
+    on_done: Done | None = None,
 ) -> BatchSummary:
     """Send ``jobs`` over ``max_workers`` threads, at most ``in_flight`` at a time, in order.
 
@@ -85,6 +101,8 @@ def run_jobs(
             summary.fail(job.label, outcome, job.business_id)
         else:
             summary.record(job.label, job.business_id, outcome)
+        if on_done is not None:
+            on_done(job, outcome)
 
     pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="thredfi")
     try:

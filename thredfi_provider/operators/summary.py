@@ -45,9 +45,13 @@ class BatchSummary:
     updated: int = 0
     unchanged: int = 0
     voided: int = 0
+    removed: int = 0
+    unverified: int = 0
     conflict_count: int = 0
     failed_count: int = 0
     retryable_failures: int = 0
+    validation_failures: int = 0  # rows refused before sending (mirror mode trusts no such snapshot)
+    mirror_skipped: str | None = None
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
     ids: dict[str, str] = field(default_factory=dict)
@@ -94,6 +98,13 @@ class BatchSummary:
             if outcome.state == "updated" and outcome.changed:
                 line["changed"] = list(outcome.changed)
                 log.debug("Thredfi record %r updated: %s", label, ", ".join(outcome.changed))
+            elif outcome.state == "unverified":
+                line["unverified"] = list(outcome.changed)
+                log.info(
+                    "Thredfi record %r: %s not returned by Thredfi's read, so not proven equal "
+                    "(set state_path to compare against what was last applied)",
+                    label, ", ".join(outcome.changed),
+                )  # fmt: skip
         self._write(line)
 
     def _keep(self, entries: list[dict[str, Any]], entry: dict[str, Any]) -> None:
@@ -112,7 +123,7 @@ class BatchSummary:
 
     @property
     def total(self) -> int:
-        states = self.created + self.updated + self.unchanged + self.voided
+        states = self.created + self.updated + self.unchanged + self.voided + self.removed + self.unverified
         return states + self.conflict_count + self.failed_count
 
     def counts(self) -> dict[str, int]:
@@ -122,6 +133,8 @@ class BatchSummary:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "voided": self.voided,
+            "removed": self.removed,
+            "unverified": self.unverified,
             "conflict_count": self.conflict_count,
             "failed_count": self.failed_count,
         }

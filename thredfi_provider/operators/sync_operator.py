@@ -1,11 +1,14 @@
 """The shared shape of the batch operators: records in, Thredfi made to match, one summary out.
 
-Sync means sync. For each record the operator finds what Thredfi holds under its
-``external_id`` (one pass of list pages per business, never one lookup per record), then:
+Sync means sync, and costs what changed. For each record the operator learns what Thredfi holds
+under its ``external_id`` from the cheapest source that can prove it: the sync state (what was last
+applied, :mod:`.sync_state`), the idempotent create itself, or one concurrent pass of pages,
+whichever the plan prices lower (:mod:`.sync_plan`, :mod:`.sync_run`). Then:
 
 - nothing held: create it (a create is idempotent on ``external_id``, so a retry or a race with
   another worker finds it instead of duplicating it);
-- held and equal after normalising both sides: ``unchanged``, no request;
+- held and equal after normalising both sides: ``unchanged``, no request; a field Thredfi's read
+  does not return cannot be proven equal: ``unverified``, never ``unchanged``;
 - held and different: apply the change through the endpoint the contract publishes for it,
   or report a *conflict* naming the field and the reason when there is none, or when the
   record's state forbids it. A changed record never ends as a silent "existing".
@@ -15,11 +18,12 @@ Subclasses say how to render a record and how a change is applied; the flow is h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from thredfi_provider.operators.base_operator import ThredfiBaseOperator
-from thredfi_provider.operators.job_runner import Job, Outcome, conflict, run_jobs
+from thredfi_provider.operators.job_runner import Job, Outcome, conflict
+from thredfi_provider.operators.sync_options import OnConflict, OnMissing, check_options
 from thredfi_provider.operators.task_policy import enforce_policy
 
 if TYPE_CHECKING:
@@ -32,9 +36,9 @@ if TYPE_CHECKING:
     from thredfi_provider.operators.dedup import SeenKeys
     from thredfi_provider.operators.sources import RecordsSource
     from thredfi_provider.operators.summary import BatchSummary
+    from thredfi_provider.operators.sync_plan import NotLooked
 
 M = TypeVar("M", bound="RecordModel")
-OnConflict = Literal["fail", "warn"]
 
 
 class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
@@ -57,6 +61,20 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
     :param on_conflict: ``"fail"`` (default) fails the task, after every other record has
         landed, when a source change cannot be applied; ``"warn"`` logs it and succeeds. Either
         way each conflict is in the summary with its field and reason.
+    :param state_path: where the sync state lives (an ``ObjectStoragePath`` URL or a local path,
+        templated): one object per connection, business and resource. With it an unchanged
+        record costs no request, a changed one a single PUT/PATCH to its stored id, and last run's
+        failures and conflicts are tried again. See :doc:`/sync-decisions`.
+    :param state_conn_id: the Airflow connection for ``state_path``'s storage.
+    :param on_missing: mirror mode: ``"void"`` (invoices) or ``"archive"`` (customers) a record
+        the state holds and the source no longer has, counted as ``removed``. Needs
+        ``state_path`` and ``full_snapshot=True``. Default ``"ignore"``.
+    :param full_snapshot: the source is every record of its businesses, not a day's delta.
+    :param full_refresh: compare every record against what Thredfi holds (one concurrent pass)
+        and repair the state: how changes made inside Thredfi are caught.
+    :param full_refresh_every_days: a full refresh when the state's last one is this old.
+    :param dry_run: return the plan (would create, update, void, conflict, with the changed
+        fields) and send no write; the state is not written.
 
     Returns the summary ``{"total", "created", "updated", "unchanged", "voided", "conflicts",
     "failed", "ids", ...}``; above 48 KB it carries the counts, the first failures and conflicts,
@@ -66,12 +84,14 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
 
     template_fields: Sequence[str] = (
         "thredfi_conn_id", "records", "business_id", "on_conflict", "details_path", "details_conn_id",
+        "state_path", "state_conn_id",
     )  # fmt: skip
     what: ClassVar[str] = "records"
     # The resource synced, from the one registry; its record model is ``M``.
     resource: ClassVar[Resource[Any]]
     needs_business: ClassVar[bool] = True
     legacy_summary_xcom: ClassVar[bool] = False
+    planned: ClassVar[bool] = True  # finds what is held through the plan (not the businesses list)
 
     def __init__(
         self,
@@ -85,13 +105,27 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         chunk_size: int = 5_000,
         details_path: str | None = None,
         details_conn_id: str | None = None,
+        state_path: str | None = None,
+        state_conn_id: str | None = None,
+        on_missing: OnMissing = "ignore",
+        full_snapshot: bool = False,
+        full_refresh: bool = False,
+        full_refresh_every_days: int | None = None,
+        dry_run: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if on_conflict not in ("fail", "warn"):
-            raise ValueError(f"on_conflict must be 'fail' or 'warn', got {on_conflict!r}")
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        check_options(
+            on_conflict=on_conflict, chunk_size=chunk_size, on_missing=on_missing, state_path=state_path,
+            full_snapshot=full_snapshot, full_refresh_every_days=full_refresh_every_days,
+        )  # fmt: skip
+        self.state_path = state_path
+        self.state_conn_id = state_conn_id
+        self.on_missing = on_missing
+        self.full_snapshot = full_snapshot
+        self.full_refresh = full_refresh
+        self.full_refresh_every_days = full_refresh_every_days
+        self.plan_only = dry_run  # BaseOperator.dry_run is Airflow's own method
         self.chunk_size = chunk_size
         self.details_path = details_path
         self.details_conn_id = details_conn_id
@@ -111,26 +145,27 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
     def execute(self, context: Context) -> Any:
         # Imported here, not at the top: a DAG file that imports the operator pays for none of it.
         from thredfi_provider.operators.dedup import SeenKeys
-        from thredfi_provider.operators.sources import chunked, iter_records
+        from thredfi_provider.operators.details_report import details_publisher
+        from thredfi_provider.operators.sources import iter_records
         from thredfi_provider.operators.summary import BatchSummary
+        from thredfi_provider.operators.sync_run import SyncRun
 
         summary = BatchSummary(keep_all_ids=self.legacy_summary_xcom)
         seen = SeenKeys()
-        lookups: dict[str, BusinessLookups] = {}  # per business, kept across chunks
-        client = self.hook.get_conn()
+        run = SyncRun(self, self.hook.get_conn(), summary, seen)
         records = iter_records(self.records, context)
         try:
-            for chunk in chunked(enumerate(records), self.chunk_size):
-                grouped = self.validate(chunk, summary, seen)
-                run_jobs(self.jobs(client, grouped, lookups, summary), summary, self.max_workers)
-            value = summary.to_xcom(publish=self.publisher(context))  # published also when failing
+            run.run(records)
+            # Published also when failing: ``details_path``, or beside the task's logs.
+            publish = details_publisher(context["ti"], self.details_path, self.details_conn_id)
+            value = run.finish(summary.to_xcom(publish=publish))
             if self.legacy_summary_xcom:  # what the old names pushed; the new names return it, once
                 context["ti"].xcom_push(key="summary", value=value)
             enforce_policy(
                 summary,
                 fail_on_error=self.fail_on_error,
                 max_failures=self.max_failures,
-                on_conflict=self.on_conflict,
+                on_conflict="warn" if self.plan_only else self.on_conflict,
                 what=self.what,
                 details=value.get("details"),
             )
@@ -157,28 +192,6 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
             needs_business=self.needs_business,
         )
 
-    def jobs(
-        self,
-        client: ThredfiClient,
-        grouped: dict[str, list[tuple[str, M]]],
-        lookups: dict[str, BusinessLookups],
-        summary: BatchSummary,
-    ) -> Iterator[Job]:
-        """Each record's job, built (references resolved, held record found) as it is consumed."""
-        from thredfi_provider.client.errors import ThredfiError
-        from thredfi_provider.operators.business_lookups import BusinessLookups
-
-        for business_id, items in grouped.items():
-            if business_id not in lookups:
-                lookups[business_id] = BusinessLookups(client, business_id)
-            for label, record in items:
-                try:
-                    job = self.job(client, lookups[business_id], label, record)
-                except ThredfiError as exc:
-                    summary.fail(label, exc, business_id or None)
-                    continue
-                yield job
-
     # ------------------------------------------------------------------ one record
 
     def job(self, client: ThredfiClient, lookups: BusinessLookups, label: str, record: M) -> Job:
@@ -192,36 +205,44 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         """The wire payload, with references resolved; raise ThredfiRecordError to refuse."""
         return record.payload()
 
-    def held(self, client: ThredfiClient, lookups: BusinessLookups, record: M) -> Record | None:
-        return lookups.held(self.resource.path, record.external_id)
+    def held(self, client: ThredfiClient, lookups: BusinessLookups, record: M) -> Record | NotLooked | None:
+        """What Thredfi holds, as far as the plan has looked (``NOT_LOOKED``: create first and see)."""
+        return lookups.plan(self.resource.path).held(record.external_id)
 
     def sync(
         self, client: ThredfiClient, lookups: BusinessLookups, record: M, payload: dict[str, Any],
-        held: Record | None,
+        held: Record | NotLooked | None,
     ) -> Outcome:  # fmt: skip
         from thredfi_provider.client.errors import ThredfiConflictError
+        from thredfi_provider.operators.sync_fields import asks_for_state
 
-        settled = self.settle(client, lookups, record, held)
+        found: Record | None
+        if isinstance(held, dict) or held is None:
+            found = held
+        else:  # NOT_LOOKED: create first, and the create says what is there; but a void or an
+            # archive must not create what it removes, so those look first.
+            found = self.read_by_external_id(client, lookups, record) if asks_for_state(record) else None
+        settled = self.settle(client, lookups, record, found)
         if settled is not None:
             return settled
-        if held is None:
+        if found is None:
             try:
                 result = self.create(client, lookups, record, payload)
             except ThredfiConflictError:
                 # 409: the external_id is taken with another body; compare with what is there.
-                held = self.read_by_external_id(client, lookups, record)
-                if held is None:
+                found = self.read_by_external_id(client, lookups, record)
+                if found is None:
                     raise
             else:
                 if result.created:
                     return Outcome("created", str(result.record.get("id")))
-                held = result.record
+                found = result.record
             # Found by the create itself (a list that hides archived parties, or a race):
             # its state may still ask for something.
-            settled = self.settle(client, lookups, record, held)
+            settled = self.settle(client, lookups, record, found)
             if settled is not None:
                 return settled
-        return self.reconcile(client, lookups, record, payload, held)
+        return self.reconcile(client, lookups, record, payload, found)
 
     def reconcile(
         self,
@@ -236,12 +257,14 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         diff = differences(self.resource, payload, held)
         if any(is_unknown(theirs) for theirs, _ in diff.values()):
             held = self.read(client, lookups, str(held["id"]))  # the list shape did not show it all
-            diff = {
-                k: v for k, v in differences(self.resource, payload, held).items() if not is_unknown(v[0])
-            }
-        if not diff:
-            return Outcome("unchanged", str(held["id"]))
-        return self.change(client, lookups, record, payload, held, diff)
+            diff = differences(self.resource, payload, held)
+        unseen = tuple(name for name, (theirs, _) in diff.items() if is_unknown(theirs))
+        known = {name: pair for name, pair in diff.items() if not is_unknown(pair[0])}
+        if known:
+            return self.change(client, lookups, record, payload, held, known)
+        if unseen:  # Thredfi's read does not return these: not proven equal, so not "unchanged"
+            return Outcome("unverified", str(held["id"]), changed=unseen)
+        return Outcome("unchanged", str(held["id"]))
 
     # ------------------------------------------------------------------ what subclasses tune
 
@@ -262,7 +285,8 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
     def read_by_external_id(
         self, client: ThredfiClient, lookups: BusinessLookups, record: M
     ) -> Record | None:
-        return client.find_by_external_id(lookups.business_id, self.resource, record.external_id)
+        """By a filtered list checked here, or the index once the server shows it ignores it."""
+        return lookups.find(self.resource.path, record.external_id)
 
     def change(
         self, client: ThredfiClient, lookups: BusinessLookups, record: M, payload: dict[str, Any],
@@ -274,9 +298,3 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
     def result(self, summary: BatchSummary, value: dict[str, Any]) -> Any:
         """What the task returns: the summary's XCom form (the deprecated names return ids)."""
         return value
-
-    def publisher(self, context: Context) -> Callable[[IO[str]], str]:
-        """Where a large batch's report goes: ``details_path``, or beside the task's logs."""
-        from thredfi_provider.operators.details_report import details_publisher
-
-        return details_publisher(context["ti"], self.details_path, self.details_conn_id)
