@@ -246,18 +246,16 @@ def test_bill_payment_unchanged_on_rerun(box):
 
 
 def test_a_field_the_update_ignores_is_a_conflict_not_an_update_every_run(box):
-    """The API reference's invoice PUT has no sent_at: strict Thredfi keeps the old one."""
-    sandbox, business_id = box
+    """The API reference's invoice PUT has no sent_at: the PUT never carries it, in either mode
+    (tests/operators/test_invoice_put_fields.py), so a changed one is a conflict on every run."""
+    _, business_id = box
     sync_invoices(business_id, [invoice(1, sent_at="2024-03-01")])
     moved = [invoice(1, sent_at="2024-03-02")]
     first = sync_invoices(business_id, moved, on_conflict="warn")
     again = sync_invoices(business_id, moved, on_conflict="warn")
-    if sandbox.config.strict:
-        assert [c["field"] for c in first["conflicts"]] == ["sent_at"]
-        assert [c["field"] for c in again["conflicts"]] == ["sent_at"]
-        assert first["updated"] == 0
-    else:
-        assert (first["updated"], again["unchanged"], again["conflicts"]) == (1, 1, [])
+    assert [c["field"] for c in first["conflicts"]] == ["sent_at"]
+    assert [c["field"] for c in again["conflicts"]] == ["sent_at"]
+    assert (first["updated"], again["updated"], again["unchanged"]) == (0, 0, 0)
 
 
 def test_a_vendor_unarchived_in_the_source_is_unarchived_and_a_customer_is_a_conflict(box):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from thredfi_provider.client.errors import ThredfiError
 from thredfi_provider.client.resources import INVOICE
+from thredfi_provider.operators.ambiguous import act_or_read_back
 from thredfi_provider.operators.job_runner import Outcome, conflict, updated
 from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
@@ -20,6 +23,12 @@ if TYPE_CHECKING:
 # States in which a document's amounts are settled: editing or voiding it would rewrite history.
 SETTLED = frozenset({"paid", "partially_paid", "partial", "partially paid"})
 VOID = frozenset({"void", "voided", "cancelled", "canceled"})
+# update-invoice's published body (CONTRACT.md §5.5): an invoice PUT carries these and nothing else.
+# The create's sent_at and metadata are not among them, so a change in either is a conflict.
+INVOICE_UPDATE_FIELDS = frozenset({
+    "invoice_number", "invoice_type", "memo", "external_id", "due_at", "document", "customer_id",
+    "line_items", "additional_discount", "additional_sales_taxes_total", "tips",
+})  # fmt: skip
 
 
 def status_of(held: Record) -> str:
@@ -37,24 +46,49 @@ def line_payloads(lookups: BusinessLookups, label: str, lines: Sequence[LineItem
     return rendered
 
 
+def _top(field: str) -> str:
+    """``line_items[0].unit_price`` -> ``line_items``: the body field a difference lives in."""
+    return re.split(r"[.\[]", field, maxsplit=1)[0]
+
+
 def put_unless_settled(
     client: ThredfiClient, lookups: BusinessLookups, resource: Resource[Any], what: str,
-    payload: dict[str, Any], held: Record, diff: Differences,
+    payload: dict[str, Any], held: Record, diff: Differences, *, update_fields: frozenset[str] | None = None,
 ) -> Outcome:  # fmt: skip
     """Invoices and bills: a full PUT, refused (as a conflict) once paid or voided.
 
-    What Thredfi answers is compared again: a field its PUT does not take (the API reference's
-    update has no ``sent_at``) would otherwise read as "updated" on every run and never land.
+    ``update_fields`` are the fields the published update body lists (invoices:
+    ``INVOICE_UPDATE_FIELDS``); the PUT carries only those, so a server that refuses unknown
+    fields takes it. A changed field outside them cannot reach Thredfi this way: it is a conflict
+    naming it (the other changes still applied); when it is the only change and what Thredfi holds
+    for it is known, no PUT is sent (a diff from stored sync state does not know it: the PUT's
+    answer tells).
+    ``None`` sends the whole payload (update-bill's body is not captured, CONTRACT.md §5.8).
+
+    What Thredfi answers is compared again with what was sent: a field its PUT did not take
+    would otherwise read as "updated" on every run and never land.
     """
     from thredfi_provider.client.compare import differences, is_unknown
 
     status = status_of(held)
     if status in SETTLED or status in VOID:
         return conflict(held, diff, f"the {what} is {status} in Thredfi and cannot be edited")
-    after = client.update(lookups.business_id, resource, str(held["id"]), payload, method="PUT")
-    ignored = {k: v for k, v in differences(resource, payload, after).items() if not is_unknown(v[0])}
+    body = payload if update_fields is None else {k: v for k, v in payload.items() if k in update_fields}
+    uncarried = {name: change for name, change in diff.items() if _top(name) not in body}
+    unpublished = f"Thredfi's published update of {what}s has no such field"
+    only_uncarried = bool(uncarried) and len(uncarried) == len(diff)
+    if only_uncarried and not any(is_unknown(theirs) for theirs, _ in uncarried.values()):
+        return conflict(held, uncarried, unpublished)  # nothing the PUT could carry: no request
+    after = client.update(lookups.business_id, resource, str(held["id"]), body, method="PUT")
+    ignored = {k: v for k, v in differences(resource, body, after).items() if not is_unknown(v[0])}
+    now = differences(resource, payload, after)  # what Thredfi holds, also where ``held`` did not say
+    uncarried = {name: now[name] for name in uncarried if name in now}
+    if uncarried:  # the PUT applied what it could; these stay as Thredfi has them
+        return conflict(after, uncarried | ignored, f"{unpublished}; the other changes were applied")
     if ignored:
         return conflict(after, ignored, f"Thredfi's update of this {what} does not change this field")
+    if only_uncarried:  # ``held`` did not show them, and Thredfi already holds what the source says
+        return Outcome("unchanged", str(held["id"]))
     return updated(held, diff)
 
 
@@ -65,7 +99,9 @@ class ThredfiSyncInvoicesOperator(ThredfiSyncOperator["Invoice"]):
     equal to the business's base currency, a customer that exists, account codes in the chart
     of accounts. Then a new invoice is created, an edited one is updated (``PUT``) while it is
     unpaid, a cancelled one (``cancelled: true`` or ``status: "cancelled"``) is voided, and an
-    edit of a paid or voided invoice is a conflict (see ``on_conflict``).
+    edit of a paid or voided invoice is a conflict (see ``on_conflict``). The ``PUT`` carries only
+    update-invoice's published fields, so a changed ``sent_at`` or ``metadata`` is a conflict
+    too; a void whose answer was lost is settled by reading the invoice back.
 
     .. seealso:: :doc:`/operators/invoices`
     """
@@ -98,11 +134,36 @@ class ThredfiSyncInvoicesOperator(ThredfiSyncOperator["Invoice"]):
                 "conflict", str(held["id"]), field="cancelled", held=status, sent=True,
                 reason=f"the invoice is {status} in Thredfi; refund or credit it instead of voiding",
             )  # fmt: skip
-        client.action(lookups.business_id, INVOICE, str(held["id"]), "void")
+        # A void whose answer was lost is settled by the invoice's state, not the retry's 409.
+        act_or_read_back(
+            client, lookups.business_id, INVOICE, str(held["id"]), "void",
+            done=lambda now: status_of(now) in VOID, read=lambda rid: self.read(client, lookups, rid),
+        )  # fmt: skip
         return Outcome("voided", str(held["id"]))
+
+    def read(self, client: ThredfiClient, lookups: BusinessLookups, record_id: str) -> Record:
+        """One invoice by id, from its GET, or from the published list when that GET is refused.
+
+        GET invoice by id appears only in the widget (CONTRACT.md §5.1 row 15; no doc page), so a
+        404 or 405 from it is not taken as the answer: the list (a published endpoint) is read
+        until a row with this id is found, checked here, not by a filter the server may ignore.
+        Only an invoice the list does not show either is not found.
+        """
+        try:
+            return client.get(lookups.business_id, INVOICE, record_id)
+        except ThredfiError as exc:
+            if exc.status not in (404, 405):
+                raise
+            for row in client.list_records(lookups.business_id, INVOICE):
+                if str(row.get("id")) == record_id:
+                    return row
+            raise
 
     def change(
         self, client: ThredfiClient, lookups: BusinessLookups, record: Invoice, payload: dict[str, Any],
         held: Record, diff: Differences,
     ) -> Outcome:  # fmt: skip
-        return put_unless_settled(client, lookups, self.resource, "invoice", payload, held, diff)
+        fields = INVOICE_UPDATE_FIELDS
+        return put_unless_settled(
+            client, lookups, self.resource, "invoice", payload, held, diff, update_fields=fields
+        )

@@ -3,7 +3,8 @@
 Thredfi publishes no update endpoint for either (CONTRACT.md §5.1): a changed name or email is
 reported as a conflict, never dropped silently. Archiving follows what is published: customers
 can be archived (not unarchived), vendors unarchived (not archived); the other direction is a
-conflict.
+conflict. An archive or unarchive whose answer was lost is settled by reading the party back
+(``operators/ambiguous.py``): already in the state asked for is ``updated``, as if answered.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from thredfi_provider.client.resources import CUSTOMER, VENDOR
+from thredfi_provider.operators.ambiguous import act_or_read_back
 from thredfi_provider.operators.deprecated import ids_only, warn_renamed
 from thredfi_provider.operators.job_runner import Outcome
 from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
@@ -50,7 +52,10 @@ class ThredfiSyncCustomersOperator(ThredfiSyncOperator["Customer"]):
             return Outcome("unchanged")  # archived before it ever reached Thredfi
         if is_archived(held):
             return Outcome("unchanged", str(held["id"]))
-        client.action(lookups.business_id, CUSTOMER, str(held["id"]), "archive")
+        act_or_read_back(
+            client, lookups.business_id, CUSTOMER, str(held["id"]), "archive",
+            done=is_archived, read=lambda rid: self.read(client, lookups, rid),
+        )  # fmt: skip
         return Outcome("updated", str(held["id"]), changed=("archived",))
 
 
@@ -67,7 +72,10 @@ class ThredfiSyncVendorsOperator(ThredfiSyncOperator["Vendor"]):
         self, client: ThredfiClient, lookups: BusinessLookups, record: Vendor, held: Record | None
     ) -> Outcome | None:
         if held is not None and not record.archived and is_archived(held):
-            client.action(lookups.business_id, VENDOR, str(held["id"]), "unarchive")
+            act_or_read_back(
+                client, lookups.business_id, VENDOR, str(held["id"]), "unarchive",
+                done=lambda now: not is_archived(now), read=lambda rid: self.read(client, lookups, rid),
+            )  # fmt: skip
             return Outcome("updated", str(held["id"]), changed=("archived",))
         if not record.archived:
             return None
