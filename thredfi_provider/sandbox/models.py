@@ -222,18 +222,23 @@ class InvoiceCreate(RequestBody):
         return self
 
 
+# A create field update-invoice does not list (CONTRACT.md §5.5): refused in strict mode with a
+# 400 naming it, so a client that sends it learns so in its tests, not by a field that never moves.
+_NOT_IN_UPDATE = guide_only("update-invoice does not list it (a create field)")
+
+
 class InvoiceUpdate(RequestBody):
     """``PUT B/invoices/{id}/`` (CONTRACT.md §5.5). A field left out keeps its value; sent
     ``line_items`` replace every line (as update-bill says of bills, §5.8). ``sent_at``,
     ``customer_external_id``, ``transaction_tags`` and ``metadata`` are create fields the update
-    schema does not list: applied by default, ignored in strict mode."""
+    schema does not list: applied by default, refused (400) in strict mode."""
 
     external_id: Text255 | None = None
     customer_id: str | None = None
-    customer_external_id: str | None = None
+    customer_external_id: Annotated[str | None, _NOT_IN_UPDATE] = None
     invoice_number: Annotated[str, Field(max_length=100)] | None = None
     invoice_type: Literal["invoice"] = "invoice"
-    sent_at: str | None = None
+    sent_at: Annotated[str | None, _NOT_IN_UPDATE] = None
     due_at: str | None = None
     currency: Annotated[Currency | None, guide_only("an invoice takes the business base currency")] = None
     memo: Annotated[str, Field(max_length=5000)] | None = None
@@ -241,8 +246,8 @@ class InvoiceUpdate(RequestBody):
     additional_discount: NotModelledCents = 0
     additional_sales_taxes_total: NotModelledCents = 0
     tips: NotModelledCents = 0
-    transaction_tags: list[str] | None = None
-    metadata: dict[str, Any] | None = None
+    transaction_tags: Annotated[list[str] | None, _NOT_IN_UPDATE] = None
+    metadata: Annotated[dict[str, Any] | None, _NOT_IN_UPDATE] = None
 
     _dates = field_validator("sent_at", "due_at")(lambda v: None if v is None else parse_date(v))
 

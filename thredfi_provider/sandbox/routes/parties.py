@@ -100,13 +100,27 @@ async def get_customer(request: Request, business: Business, customer_id: str) -
     return _party(state_of(request), "customers", business["id"], customer_id)
 
 
+def _refuse_repeat_when_strict(state: SandboxState, record: Record, error_code: str, state_name: str) -> None:
+    """A repeated archive or unarchive is not documented (CONTRACT.md §5.5 on voids: "the same
+    holds for archive/unarchive"); strict mode takes the strictest reading, a 409 state conflict,
+    so a client that lost the first answer must read the party to settle it. By default the
+    repeat returns the party unchanged with 200."""
+    if state.config.strict:
+        noun = "Customer" if record["type"] == "CustomerData" else "Vendor"
+        name = record.get("display_name") or record["id"]
+        raise ApiError(
+            409, error_code, f"{noun} {name} is {state_name}.", {"status": [f"{noun} is {state_name}."]}
+        )
+
+
 @router.post("/customers/{customer_id}/archive/", tags=["customers"])
 async def archive_customer(request: Request, business: Business, customer_id: str) -> Record:
-    """Idempotent: archiving an archived customer returns it unchanged (``archived_at`` and
-    ``updated_at`` keep the first archive's time)."""
+    """Archive a customer. Archiving an archived one returns it unchanged (``archived_at`` and
+    ``updated_at`` keep the first archive's time), or is a 409 in strict mode."""
     state = state_of(request)
     stored = _party(state, "customers", business["id"], customer_id)
     if stored.get("is_archived"):
+        _refuse_repeat_when_strict(state, stored, "customer_already_archived", "already archived")
         return stored
     record = {
         **stored,
@@ -135,8 +149,11 @@ async def get_vendor(request: Request, business: Business, vendor_id: str) -> Re
 
 @router.post("/vendors/{vendor_id}/unarchive/", tags=["vendors"])
 async def unarchive_vendor(request: Request, business: Business, vendor_id: str) -> Record:
-    """The only vendor archive endpoint published (CONTRACT.md §5.1 row 12); idempotent too."""
+    """The only vendor archive endpoint published (CONTRACT.md §5.1 row 12). Unarchiving a vendor
+    that is not archived returns it unchanged, or is a 409 in strict mode."""
     state = state_of(request)
     stored = _party(state, "vendors", business["id"], vendor_id)
+    if not stored.get("is_archived"):
+        _refuse_repeat_when_strict(state, stored, "vendor_not_archived", "not archived")
     record = {**stored, "is_archived": False, "is_active": True, "status": "ACTIVE", "archived_at": None}
     return save_if_changed(state, "vendors", stored, record)

@@ -186,11 +186,6 @@ async def get_invoice(request: Request, business: Business, invoice_id: str) -> 
     return render_invoice(state, _invoice(state, business["id"], invoice_id))
 
 
-# Create fields that update-invoice does not list (CONTRACT.md §5.5): a PUT applies them by
-# default; in strict mode they are ignored, as a server whose update schema lacks them would.
-NOT_IN_UPDATE_SCHEMA = frozenset({"sent_at", "customer_external_id", "transaction_tags", "metadata"})
-
-
 @router.put("/invoices/{invoice_id}/", tags=["invoices"])
 async def update_invoice(
     request: Request, business: Business, invoice_id: str, body: InvoiceUpdate
@@ -203,9 +198,8 @@ async def update_invoice(
         stored, "invoice_number", "invoice_not_editable", "edited",
         "only an invoice without payments that is not void can be changed.",
     )  # fmt: skip
+    # Strict mode refused the create fields update-invoice does not list (models.InvoiceUpdate).
     sent = body.model_fields_set - set(body.model_extra or {})
-    if state.config.strict:
-        sent -= NOT_IN_UPDATE_SCHEMA
     check_currency(business, body.currency)
     invoice = dict(stored)
     if sent & {"customer_id", "customer_external_id"}:
@@ -240,11 +234,23 @@ async def update_invoice(
 
 @router.post("/invoices/{invoice_id}/void/", tags=["invoices"])
 async def void_invoice(request: Request, business: Business, invoice_id: str) -> Record:
-    """Idempotent: a void of a void invoice returns it with 200 and posts nothing. The body the
-    void-invoice page shows (number, external_id, memo, customer) is accepted and ignored."""
+    """Void an unpaid invoice; its posting is reversed. The body the void-invoice page shows
+    (number, external_id, memo, customer) is accepted and ignored.
+
+    A void of a void invoice is not documented (CONTRACT.md §5.5): by default it returns the
+    invoice with 200 and posts nothing; strict mode takes the strictest reading, a 409 state
+    conflict, so a client that lost the first void's answer must read the invoice to settle it.
+    """
     state = state_of(request)
     stored = _invoice(state, business["id"], invoice_id)
     if stored["status"] == "void":
+        if state.config.strict:
+            raise ApiError(
+                409,
+                "invoice_already_void",
+                f"Invoice {stored['invoice_number']} is already void.",
+                {"status": ["Invoice is void."]},
+            )
         return render_invoice(state, stored)
     refuse_locked_document(
         stored, "invoice_number", "invoice_not_voidable", "voided",
