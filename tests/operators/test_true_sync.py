@@ -208,27 +208,35 @@ PAYMENT = {"external_id": "pay-1", "amount_cents": 600, "payment_date": "2024-03
            "allocations": [{"invoice_external_id": "inv-1", "amount_cents": 600}]}  # fmt: skip
 
 
-def _sync_payment(business_id, record):
+def _sync_payment(business_id, record, **kwargs):
     return run(ThredfiSyncPaymentsOperator(task_id="p", business_id=business_id, records=[record],
-                                           on_conflict="warn"))[0]  # fmt: skip
+                                           on_conflict="warn", **kwargs))[0]  # fmt: skip
 
 
 def test_a_payment_reference_is_patched_once(box):
-    _, business_id = box
+    sandbox, business_id = box
     sync_invoices(business_id, [invoice(1, cents=1_000)])
     assert _sync_payment(business_id, PAYMENT)["created"] == 1
     assert _sync_payment(business_id, PAYMENT)["unchanged"] == 1
-    assert _sync_payment(business_id, PAYMENT | {"payment_reference": "BANK-42"})["updated"] == 1
+    edited = _sync_payment(business_id, PAYMENT | {"payment_reference": "BANK-42"})
+    if sandbox.config.strict:
+        # The published read shows no reference: without state it cannot be proven either way
+        # (with state it is PATCHed: test_payment_changes.py).
+        assert edited["unverified"] == 1
+        return
+    assert edited["updated"] == 1
     assert _sync_payment(business_id, PAYMENT | {"payment_reference": "BANK-42"})["unchanged"] == 1
 
 
-def test_a_payment_amount_change_is_a_conflict(box):
+def test_a_payment_amount_change_is_a_conflict(box, tmp_path):
+    # With state, so that the strict sandbox's published read (no cents) does not hide the change;
+    # without it the strict case is "unverified" (test_payment_changes.py).
     _, business_id = box
     sync_invoices(business_id, [invoice(1, cents=1_000)])
-    assert _sync_payment(business_id, PAYMENT)["created"] == 1
+    assert _sync_payment(business_id, PAYMENT, state_path=str(tmp_path))["created"] == 1
     bigger = PAYMENT | {"payment_reference": "BANK-42", "amount_cents": 700,
                         "allocations": [{"invoice_external_id": "inv-1", "amount_cents": 700}]}  # fmt: skip
-    [conflict] = _sync_payment(business_id, bigger)["conflicts"]
+    [conflict] = _sync_payment(business_id, bigger, state_path=str(tmp_path))["conflicts"]
     assert conflict["field"] in ("total_amount_cents", "allocations")
     assert "refund" in conflict["reason"]
 
@@ -272,12 +280,13 @@ def test_a_vendor_unarchived_in_the_source_is_unarchived_and_a_customer_is_a_con
     assert [c["field"] for c in customer["conflicts"]] == ["archived"]
 
 
-def test_a_payment_date_change_of_a_completed_payment_is_a_conflict_not_a_failure(box):
+def test_a_payment_date_change_of_a_completed_payment_is_a_conflict_not_a_failure(box, tmp_path):
     _, business_id = box
+    state = {"state_path": str(tmp_path)}  # the published read shows no date: the state proves it moved
     sync_invoices(business_id, [invoice(1, cents=1_000)])
     record = {"external_id": "pay-1", "amount_cents": 600, "payment_date": "2024-03-10",
               "allocations": [{"invoice_external_id": "inv-1", "amount_cents": 600}]}  # fmt: skip
-    run(ThredfiSyncPaymentsOperator(task_id="p", business_id=business_id, records=[record]))
+    run(ThredfiSyncPaymentsOperator(task_id="p", business_id=business_id, records=[record], **state))
     moved, _ = run(ThredfiSyncPaymentsOperator(task_id="p", business_id=business_id, on_conflict="warn",
-                                               records=[record | {"payment_date": "2024-03-11"}]))  # fmt: skip
+                                               records=[record | {"payment_date": "2024-03-11"}], **state))  # fmt: skip
     assert (moved["failed"], [c["field"] for c in moved["conflicts"]]) == ([], ["payment_date"])

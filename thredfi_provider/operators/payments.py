@@ -44,24 +44,51 @@ class PaymentSync(ThredfiSyncOperator[P]):
         self, client: ThredfiClient, lookups: BusinessLookups, record: P, payload: dict[str, Any],
         held: Record, diff: Differences,
     ) -> Outcome:  # fmt: skip
-        current = self.read(client, lookups, str(held["id"]))  # a key replay returns the original
-        from thredfi_provider.client.compare import differences
+        """``diff`` is what is known to have changed: by a compare, or by the sync state's digests.
 
-        diff = differences(self.resource, payload, current)
-        if not diff:
+        The payment is read again first (a key replay returns the original), and a field that read
+        shows equal is dropped. A field it does not show (the published read has no cents) stays
+        changed only if ``diff`` says so: it cannot be proven either way by the read.
+        """
+        from thredfi_provider.client.compare import differences, is_unknown
+
+        current = self.read(client, lookups, str(held["id"]))
+        fresh = differences(self.resource, payload, current)
+        changed = {name: pair for name, pair in fresh.items() if not is_unknown(pair[0])}
+        changed.update({name: fresh[name] for name in diff if name in fresh and name not in changed})
+        if not changed:
             return Outcome("unchanged", str(held["id"]))
-        status = str(current.get("status") or "completed").lower()
-        settled = [name for name in diff if name.split("[")[0] in self.settled_fields]
-        if settled and status not in ("pending", "failed"):
-            first = {name: diff[name] for name in settled}
+        status = str(
+            current.get("status") or ("completed" if current.get("is_completed", True) else "pending")
+        )
+        settled = [name for name in changed if name.split("[")[0] in self.settled_fields]
+        if settled and status.lower() not in ("pending", "failed"):
+            first = {name: changed[name] for name in settled}
             return conflict(
                 current,
-                {**first, **diff},
-                f"the payment is {status} in Thredfi: refund it instead of editing",
+                {**first, **changed},
+                f"the payment is {status.lower()} in Thredfi: refund it instead of editing",
             )
-        changes = {name: payload[name] for name in diff if name in payload}
-        client.update(lookups.business_id, self.resource, str(held["id"]), changes, method="PATCH")
-        return updated(current, diff)
+        patch = {name: payload[name] for name in changed if name in payload}
+        client.update(lookups.business_id, self.resource, str(held["id"]), patch, method="PATCH")
+        return updated(current, changed)
+
+    def read_by_external_id(
+        self, client: ThredfiClient, lookups: BusinessLookups, record: P
+    ) -> Record | None:
+        """After a 409 on the create: its ``Idempotency-Key`` was first used with another body (the
+        source edited the payment). The published list shape carries no ``external_id`` to find
+        it by, so ask the create again without the key: ``external_id`` is idempotent too, and a
+        known one answers with the payment as Thredfi holds it."""
+        from thredfi_provider.client.errors import ThredfiConflictError
+
+        payload = self.render(lookups, record.external_id, record)
+        try:
+            result = client.create(lookups.business_id, self.resource, payload)
+        except ThredfiConflictError:
+            return None
+        found: Record = result.record
+        return found
 
 
 class ThredfiSyncPaymentsOperator(PaymentSync["Payment"]):

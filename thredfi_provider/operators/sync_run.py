@@ -121,9 +121,11 @@ class SyncRun:
 
         op, business_id = self.op, lookups.business_id
         try:
-            known = entry is not None and entry.applied and fields is not None
+            # Changed since it was last applied (a conflict or failure since keeps what was applied).
+            known = entry is not None and entry.holds_id and fields is not None and fields != entry.fields
             if known and business_id not in self.refreshing:
-                yield known_job(op, self.client, lookups, label, record, entry, fields or {})
+                job = known_job(op, self.client, lookups, label, record, entry, fields or {})
+                yield Job(job.label, job.business_id, job.send, fields)
                 return
             sampling = op.planned and plan.decide(remaining) == "sample"
             job = op.job(self.client, lookups, label, record)

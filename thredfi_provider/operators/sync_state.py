@@ -74,6 +74,11 @@ class Entry:
         """Thredfi holds it as last sent (a change can go straight to its id)."""
         return self.outcome in SETTLED and self.outcome != "removed" and self.record_id is not None
 
+    @property
+    def holds_id(self) -> bool:
+        """Thredfi holds it under this id (whatever the last run made of it)."""
+        return self.record_id is not None and self.outcome != "removed"
+
     def settled_as(self, now: Fingerprint) -> bool:
         """Nothing to do: the same fields were applied and that ended well (a record mirror mode
         removed and the source has again is looked at afresh)."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 
 from thredfi_provider.sandbox import ledger
 from thredfi_provider.sandbox.errors import ApiError
-from thredfi_provider.sandbox.state import state_of
+from thredfi_provider.sandbox.state import new_id, state_of
 
 router = APIRouter(prefix="/_sandbox", include_in_schema=False)
 
@@ -78,3 +78,24 @@ async def seed_journal_entries(request: Request) -> dict[str, Any]:
             source_type="manual", source_reference=f"seed-{n}", lines=lines,
         )  # fmt: skip
     return {"entries": entries, "lines": entries * pairs * 2}
+
+
+@router.post("/seed/invoices")
+async def seed_invoices(request: Request) -> dict[str, Any]:
+    """Copy one invoice ``n`` times under new ids and ``{prefix}-{i}`` external ids: a business's
+    history of 100,000 invoices for the change-data-capture benchmark, without 100,000 creates.
+    The copies are listed and read like any invoice; they post nothing to the ledger."""
+    state = state_of(request)
+    body = await request.json()
+    template = state.store.get("invoices", str(body.get("template_id")))
+    if template is None:
+        raise ApiError(404, "invoice_not_found", "Invoice not found.")
+    prefix, n = str(body.get("prefix", "seed")), int(body.get("n", 1))
+    copies = []
+    for i in range(n):
+        invoice_id = new_id()
+        lines = [{**line, "id": new_id(), "invoice_id": invoice_id} for line in template["line_items"]]
+        copies.append({**template, "id": invoice_id, "external_id": f"{prefix}-{i}",
+                       "invoice_number": f"{prefix}-{i}", "line_items": lines})  # fmt: skip
+    state.store.put_many("invoices", copies)
+    return {"invoices": n}

@@ -142,7 +142,9 @@ async def create_payment(request: Request, business: Business, body: PaymentCrea
     def create() -> tuple[int, Record]:
         existing = existing_by_external_id(state, "payments", business["id"], body.external_id)
         if existing is not None:
-            return 200, {"payment": existing}
+            # The contract says a known external_id returns "the existing resource", not in which
+            # shape; strict mode answers the one published read shape (no cents, no external_id).
+            return 200, {"payment": _read_shape(state, existing)}
         return _apply_payment(state, business, body)
 
     return with_idempotency_key(request, business["id"], body.model_dump(mode="json"), create)
@@ -165,7 +167,57 @@ async def list_payments(request: Request, business: Business) -> dict[str, Any]:
 
     key = query_key(q, "status", "customer_id", "external_id", "invoice_id", "payment_date_start",
                     "payment_date_end")  # fmt: skip
-    return paginate(request, state.store.query("payments", business["id"], key, keep))
+    return paginate(
+        request, state.store.query("payments", business["id"], key, keep), lambda r: _read_shape(state, r)
+    )
+
+
+def _read_shape(state: SandboxState, payment: Record) -> Record:
+    """What a read answers: the stored record, or in strict mode the published InvoicePaymentList
+    shape and nothing more (CONTRACT.md §5.6): ``total_amount`` and allocations' ``amount`` with
+    no published unit, no ``external_id``, no ``payment_date``, no ``note``. A client that
+    compares what it sent with this cannot prove those fields equal."""
+    if not state.config.strict:
+        return payment
+    customer = state.store.get("customers", payment["customer_id"]) or {}
+    name = customer.get("company_name") or customer.get("individual_name") or ""
+    total, allocated = payment["total_amount_cents"], payment["allocated_amount_cents"]
+    fee = payment["processing_fee_cents"]
+    return {
+        "id": payment["id"],
+        "customer": {"id": payment["customer_id"], "name": name, "email": customer.get("email"),
+                     "company_name": customer.get("company_name")},
+        "customer_name": name,
+        "customer_email": customer.get("email"),
+        "payment_method": payment["payment_method"],
+        "total_amount": _decimal(total),
+        "allocated_amount": _decimal(allocated),
+        "unallocated_amount": _decimal(total - allocated),
+        "net_amount": _decimal(total - fee),
+        "processing_fee": _decimal(fee),
+        "processing_fee_cents": fee,
+        "display_amount": f"{payment['currency']} {_decimal(total)}",
+        "is_fully_allocated": allocated == total,
+        "is_completed": payment["status"] == "completed",
+        "processed_at": payment["created_at"] if payment["status"] == "completed" else None,
+        "failed_at": None,
+        "created_at": payment["created_at"],
+        "updated_at": payment["updated_at"],
+        "allocations": [
+            {"id": f"{payment['id']}:{a['id']}", "invoice_id": a["id"],
+             "invoice_number": a.get("invoice_number"), "invoice_status": a.get("status"),
+             "amount": _decimal(a["applied_amount_cents"]),
+             "allocated_at": payment["created_at"], "transaction_tags": [], "notes": None}
+            for a in payment["applied_invoices"]
+        ],
+        "refund_allocations": [],
+        "reconciled_bank_transactions": [],
+    }  # fmt: skip
+
+
+def _decimal(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
 def _payment(state: SandboxState, business_id: str, payment_id: str) -> Record:
@@ -177,7 +229,8 @@ def _payment(state: SandboxState, business_id: str, payment_id: str) -> Record:
 
 @router.get("/invoices/payments/{payment_id}/", tags=["payments"])
 async def get_payment(request: Request, business: Business, payment_id: str) -> Record:
-    return _payment(state_of(request), business["id"], payment_id)
+    state = state_of(request)
+    return _read_shape(state, _payment(state, business["id"], payment_id))
 
 
 # What a payment moved, as posted to the ledger: a PATCH may resend it, not change it.
