@@ -31,7 +31,7 @@ import xml.etree.ElementTree as ET  # noqa: S405 (our own pytest's junit file)
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from constraints import LINES, build_constraints, constraints_file, line_requirements
+from constraints import LINES, build_constraints, constraints_file, line_requirements, uv
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".compat"
@@ -57,14 +57,6 @@ class Column:
     seconds: float = 0.0
     failed: bool = False
     notes: list[str] = field(default_factory=list)
-
-
-def uv() -> str:
-    beside = Path(sys.executable).with_name("uv")
-    found = str(beside) if beside.exists() else shutil.which("uv")
-    if not found:
-        raise SystemExit("uv not found: run `make install` first")
-    return found
 
 
 def install_command(line: str, python: Path, *, newest: bool = False) -> list[str]:

@@ -29,16 +29,10 @@ import sys
 import tomllib
 from pathlib import Path
 
+from constraints import uv
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".newest"
-
-
-def uv() -> str:
-    beside = Path(sys.executable).with_name("uv")
-    found = str(beside) if beside.exists() else shutil.which("uv")
-    if not found:
-        raise SystemExit("uv not found: run `make install` first")
-    return found
 
 
 def normal(name: str) -> str:

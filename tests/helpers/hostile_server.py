@@ -15,6 +15,9 @@ first path segment under ``/v1/platform/``, misbehaves:
 - ``retry-after/<value>/``: 429 with ``Retry-After: <value>`` (``day`` = an HTTP date a day ahead);
 - ``drf/``: 400 with DRF's plain validation body, nested like the request;
 - ``unavailable/``: 503 with no ``Retry-After``;
+- ``slow-pages/``: a list of ``SLOW_PAGES_COUNT`` records whose every page takes 0.1 s; it
+  records how many requests it held at once (``max_in_flight``), to prove a pass is concurrent
+  and bounded;
 - anything else: 200 ``{"ok": true}``.
 
 Every request is recorded (method, path, Authorization header) so a test can prove what was,
@@ -32,6 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PARTNER_ID = "7d1c7a52-3f0e-4c36-9d93-2f6a1b0c9e11"
+SLOW_PAGES_COUNT = 950
 
 
 @dataclass
@@ -47,9 +51,12 @@ class HostileServer:
     partner_id: str = PARTNER_ID
     seen: list[Seen] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def __post_init__(self) -> None:
         self.stopping = threading.Event()
+        self.lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
@@ -146,8 +153,28 @@ def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                                  "customer_id": ["This field is required."]})  # fmt: skip
             elif scenario == "unavailable":
                 self._send(503, {"error": "unavailable"})
+            elif scenario == "slow-pages":
+                self._slow_page()
             else:
                 self._send(200, {"ok": True})
+
+        def _slow_page(self) -> None:
+            query = dict(p.split("=", 1) for p in self.path.split("?", 1)[-1].split("&") if "=" in p)
+            page, size = int(query.get("page", 1)), int(query.get("page_size", 20))
+            with server.lock:
+                server.in_flight += 1
+                server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            server.stopping.wait(0.1)
+            with server.lock:
+                server.in_flight -= 1
+            numbers = range((page - 1) * size, min(page * size, SLOW_PAGES_COUNT))
+            self._send(
+                200,
+                {
+                    "count": SLOW_PAGES_COUNT,
+                    "results": [{"id": f"r{n}", "external_id": f"e{n}"} for n in numbers],
+                },
+            )
 
         def _drip(self, payload: bytes, *, headers_first: bool) -> None:
             if headers_first:

@@ -128,11 +128,7 @@ def first_page(
     One request says how much a full pass would cost: a sync plans with it before reading more.
     """
     size = requestor.settings.page_size
-    query = {k: v for k, v in (params or {}).items() if v is not None}
-    response, _ = requestor.request(
-        "GET", path, business_id=business_id, params={**query, "page": 1, "page_size": size}
-    )
-    body = read_json(response)
+    body = _numbered(requestor, path, business_id, params, 1, size)
     if isinstance(body, list):
         return body, len(body), size
     results = body.get("results") or []
@@ -172,13 +168,9 @@ def read_all(
     pages = max(1, math.ceil(count / size))
     if pages == 1 or not results:
         return
-    query = {k: v for k, v in (params or {}).items() if v is not None}
 
     def fetch(number: int) -> Page:
-        response, _ = requestor.request(
-            "GET", path, business_id=business_id, params={**query, "page": number, "page_size": size}
-        )
-        body = read_json(response)
+        body = _numbered(requestor, path, business_id, params, number, size)
         return body if isinstance(body, list) else list(body.get("results") or [])
 
     todo = iter(range(2, pages + 1))
@@ -198,3 +190,15 @@ def read_all(
                     running.add(pool.submit(fetch, following))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _numbered(
+    requestor: Requestor, path: str, business_id: str | None, params: Mapping[str, Any] | None, number: int,
+    size: int,
+) -> Any:  # fmt: skip
+    """One page by number (both envelopes take ``page`` and ``page_size``)."""
+    query = {k: v for k, v in (params or {}).items() if v is not None}
+    response, _ = requestor.request(
+        "GET", path, business_id=business_id, params={**query, "page": number, "page_size": size}
+    )
+    return read_json(response)

@@ -204,24 +204,22 @@ class SyncRun:
             run_jobs(jobs, self.summary, op.max_workers, on_done=self.done)
 
     def _removal(self, business_id: str, record_id: str) -> Any:
-        from thredfi_provider.client.errors import ThredfiConflictError
+        from thredfi_provider.operators.ambiguous import act_or_read_back
 
-        path = self.op.resource.path
-        action, reached = REMOVALS.get(path, (None, None))
+        resource, on_missing = self.op.resource, self.op.on_missing
+        action, reached = REMOVALS.get(resource.path, (None, None))
 
         def send() -> Outcome:
-            if action is None or action != self.op.on_missing:
+            if action is None or action != on_missing:
                 return Outcome(
-                    "conflict", record_id, field="on_missing", held=None, sent=self.op.on_missing,
-                    reason=f"Thredfi publishes no way to {self.op.on_missing} {self.op.what}",
+                    "conflict", record_id, field="on_missing", held=None, sent=on_missing,
+                    reason=f"Thredfi publishes no way to {on_missing} {self.op.what}",
                 )  # fmt: skip
-            try:
-                self.client.action(business_id, path, record_id, action)
-            except ThredfiConflictError:
-                # A void of a void invoice is a 409 on a strict server: the record decides.
-                held = self.client.get(business_id, path, record_id)
-                if not _is(held, reached):
-                    raise
+            # A void of a void invoice is a 409 on a strict server: after an ambiguous failure
+            # the record's state decides (operators/ambiguous.py).
+            act_or_read_back(
+                self.client, business_id, resource, record_id, action, done=lambda r: _is(r, reached)
+            )
             return Outcome("removed", record_id, changed=(action,))
 
         return send
