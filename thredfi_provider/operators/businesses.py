@@ -35,6 +35,7 @@ class ThredfiSyncBusinessesOperator(ThredfiSyncOperator["Business"]):
     what: ClassVar[str] = "businesses"
     resource = BUSINESS
     needs_business: ClassVar[bool] = False
+    planned: ClassVar[bool] = False  # the partner's businesses list is read once (few rows)
 
     def held(self, client: ThredfiClient, lookups: BusinessLookups, record: Business) -> Record | None:
         return lookups.businesses().by_external_id.get(record.external_id)

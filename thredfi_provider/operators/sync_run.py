@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from thredfi_provider.operators.dedup import SeenKeys
     from thredfi_provider.operators.summary import BatchSummary
     from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
+    from thredfi_provider.operators.sync_plan import Plan
     from thredfi_provider.operators.sync_state import Entry
 
 log = logging.getLogger(__name__)
@@ -115,15 +116,17 @@ class SyncRun:
             for position, (label, record, fields, entry) in enumerate(pending):
                 yield from self._job(lookups, plan, label, record, fields, entry, len(pending) - position)
 
-    def _job(self, lookups: BusinessLookups, plan: Any, label: str, record: RecordModel,
-             fields: dict[str, str] | None, entry: Any, remaining: int) -> Iterator[Job]:  # fmt: skip
+    def _job(
+        self, lookups: BusinessLookups, plan: Plan, label: str, record: RecordModel,
+        fields: dict[str, str] | None, entry: Entry | None, remaining: int,
+    ) -> Iterator[Job]:  # fmt: skip
         from thredfi_provider.client.errors import ThredfiError
 
         op, business_id = self.op, lookups.business_id
         try:
             # Changed since it was last applied (a conflict or failure since keeps what was applied).
             known = entry is not None and entry.holds_id and fields is not None and fields != entry.fields
-            if known and business_id not in self.refreshing:
+            if known and entry is not None and business_id not in self.refreshing:
                 job = known_job(op, self.client, lookups, label, record, entry, fields or {})
                 yield Job(job.label, job.business_id, job.send, fields)
                 return

@@ -81,7 +81,7 @@ async def create_bill(request: Request, business: Business, body: BillCreate) ->
         line["bill_id"] = bill_id
     total = sum(line["total_amount_cents"] for line in lines)
     now = now_iso()
-    sequence = len(state.store.all("bills", business["id"])) + 1
+    sequence = state.store.count_owned("bills", business["id"]) + 1
     bill: Record = {
         "type": "Bill",
         "id": bill_id,

@@ -100,7 +100,7 @@ async def create_invoice(request: Request, business: Business, body: InvoiceCrea
     invoice_id = new_id()
     for line in lines:
         line["invoice_id"] = invoice_id
-    sequence = len(state.store.all("invoices", business["id"])) + 1
+    sequence = state.store.count_owned("invoices", business["id"]) + 1
     invoice: Record = {
         "type": "Invoice",
         "id": invoice_id,
