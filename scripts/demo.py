@@ -38,6 +38,7 @@ def configure_environment() -> Path:
     app_db = DEMO / "app.db"
     os.environ["AIRFLOW_CONN_THREDFI_EXAMPLE_APP"] = json.dumps({"conn_type": "sqlite", "host": str(app_db)})
     sys.path.insert(0, str(ROOT / "dags"))
+    sys.path.insert(0, str(ROOT / "scripts"))
     return app_db
 
 
@@ -229,7 +230,12 @@ def main() -> None:
         run_dag("example_thredfi_bills", first + dt.timedelta(days=1))
         print("A day of edits in the source, then the invoice sync for the days they touch:")
         changes = edit_day(app_db, first)
+        import demo_cdc
+
+        cdc_ok = demo_cdc.show(DEMO / "state" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
         report(app_db, sandbox, first, {f"inv-{i}" for i, _ in changes["paid_repriced"]})
+        if not cdc_ok:
+            raise SystemExit("the cost section did not do what it says")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from tests.helpers.hostile_server import SLOW_PAGES_COUNT, HostileServer
+from tests.helpers.hostile_server import GROWTH, SLOW_PAGES_COUNT, HostileServer
 from thredfi_provider.client import pagination
 from thredfi_provider.client.client import ThredfiClient
 from thredfi_provider.client.settings import ClientSettings
@@ -23,9 +23,9 @@ def slow():
     server.stop()
 
 
-def read(server: HostileServer, in_flight: int) -> list[dict]:
+def read(server: HostileServer, in_flight: int, scenario: str = "slow-pages") -> list[dict]:
     client = ThredfiClient(ClientSettings(server.base_url, server.partner_id, server.api_key, page_size=50))
-    pages = pagination.read_all(client.requestor, "slow-pages/", max_in_flight=in_flight)
+    pages = pagination.read_all(client.requestor, f"{scenario}/", max_in_flight=in_flight)
     return [record for page in pages for record in page]
 
 
@@ -35,3 +35,9 @@ def test_a_pass_reads_every_page_once_with_at_most_so_many_in_flight(slow, in_fl
     assert sorted(r["external_id"] for r in records) == sorted(f"e{n}" for n in range(SLOW_PAGES_COUNT))
     assert len(slow.hits("slow-pages")) == math.ceil(SLOW_PAGES_COUNT / 50)  # each page once
     assert slow.max_in_flight == in_flight  # concurrent when asked, and bounded
+
+
+def test_a_list_that_grows_during_the_pass_is_read_to_its_new_end(slow):
+    records = read(slow, 4, "growing-pages")
+    assert len({r["external_id"] for r in records}) == SLOW_PAGES_COUNT + GROWTH
+    assert len(slow.hits("growing-pages")) == math.ceil((SLOW_PAGES_COUNT + GROWTH) / 50)

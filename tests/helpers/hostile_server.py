@@ -15,6 +15,8 @@ first path segment under ``/v1/platform/``, misbehaves:
 - ``retry-after/<value>/``: 429 with ``Retry-After: <value>`` (``day`` = an HTTP date a day ahead);
 - ``drf/``: 400 with DRF's plain validation body, nested like the request;
 - ``unavailable/``: 503 with no ``Retry-After``;
+- ``growing-pages/``: the same list, grown by ``GROWTH`` records once page 1 was read (a sync
+  creating while a pass reads);
 - ``slow-pages/``: a list of ``SLOW_PAGES_COUNT`` records whose every page takes 0.1 s; it
   records how many requests it held at once (``max_in_flight``), to prove a pass is concurrent
   and bounded;
@@ -36,6 +38,7 @@ from typing import Any
 
 PARTNER_ID = "7d1c7a52-3f0e-4c36-9d93-2f6a1b0c9e11"
 SLOW_PAGES_COUNT = 950
+GROWTH = 60
 
 
 @dataclass
@@ -153,25 +156,26 @@ def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                                  "customer_id": ["This field is required."]})  # fmt: skip
             elif scenario == "unavailable":
                 self._send(503, {"error": "unavailable"})
-            elif scenario == "slow-pages":
-                self._slow_page()
+            elif scenario in ("slow-pages", "growing-pages"):
+                self._slow_page(grows=scenario == "growing-pages")
             else:
                 self._send(200, {"ok": True})
 
-        def _slow_page(self) -> None:
+        def _slow_page(self, *, grows: bool = False) -> None:
             query = dict(p.split("=", 1) for p in self.path.split("?", 1)[-1].split("&") if "=" in p)
             page, size = int(query.get("page", 1)), int(query.get("page_size", 20))
+            total = SLOW_PAGES_COUNT + (GROWTH if grows and page > 1 else 0)
             with server.lock:
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
             server.stopping.wait(0.1)
             with server.lock:
                 server.in_flight -= 1
-            numbers = range((page - 1) * size, min(page * size, SLOW_PAGES_COUNT))
+            numbers = range((page - 1) * size, min(page * size, total))
             self._send(
                 200,
                 {
-                    "count": SLOW_PAGES_COUNT,
+                    "count": total,
                     "results": [{"id": f"r{n}", "external_id": f"e{n}"} for n in numbers],
                 },
             )

@@ -250,3 +250,47 @@ def test_a_dry_run_plans_every_kind_of_change_and_sends_no_write(shop):
     assert (summary["created"], summary["updated"], summary["voided"], summary["unchanged"]) == (1, 1, 1, 2)
     after = {r["external_id"]: r["updated_at"] for r in sandbox.records("invoices", business_id)}
     assert after == before  # nothing was written: no new invoice, no edit, no void
+
+
+# ---------------------------------------------------------------------- what must never be "unchanged"
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+def test_an_invoice_uncancelled_in_the_source_is_a_conflict_not_unchanged(shop, tmp_path, with_state):
+    _, business_id = shop
+    state = {"state_path": str(tmp_path)} if with_state else {}
+    sync(business_id, [invoice(1)], **state)
+    assert sync(business_id, [invoice(1, cancelled=True)], **state)["voided"] == 1
+    back = sync(business_id, [invoice(1)], on_conflict="warn", **state)
+    assert [c["field"] for c in back["conflicts"]] == ["cancelled"]
+    again = sync(business_id, [invoice(1)], on_conflict="warn", **state)
+    assert again["conflict_count"] == 1  # and on every run until the source agrees
+
+
+def test_mirror_mode_never_removes_against_an_older_snapshot(shop, tmp_path):
+    sandbox, business_id = shop
+    mirror = {"state_path": str(tmp_path), "full_snapshot": True, "on_missing": "void"}
+
+    def sync_at(day, records):
+        operator = ThredfiSyncInvoicesOperator(
+            task_id="s", business_id=business_id, records=records, **mirror
+        )
+        return run(operator, data_interval_end=f"2024-03-{day:02d}T00:00:00+00:00")[0]
+
+    sync_at(10, [invoice(n) for n in range(3)])  # the newest snapshot
+    backfill = sync_at(5, [invoice(0)])  # an older day's snapshot lacks what came later
+    assert backfill["removed"] == 0
+    assert backfill["mirror_skipped"].startswith("older than the snapshot last mirrored")
+    assert held(sandbox, business_id, "inv-2")["status"] != "void"
+    assert sync_at(11, [invoice(0), invoice(1)])["removed"] == 1  # a newer one still mirrors
+
+
+def test_a_state_this_code_cannot_read_is_left_as_it_is(shop, tmp_path):
+    _, business_id = shop
+    sync(business_id, [invoice(1)], state_path=str(tmp_path))
+    [state_file] = list(tmp_path.rglob("*.json"))
+    future = json.dumps({"version": 2, "records": {"inv-1": {"anything": True}}})
+    state_file.write_text(future)
+    summary = sync(business_id, [invoice(1), invoice(2)], state_path=str(tmp_path))
+    assert (summary["unchanged"], summary["created"]) == (1, 1)  # planned without it
+    assert state_file.read_text() == future  # and not overwritten with this run's entries alone

@@ -87,3 +87,17 @@ def test_an_unchanged_rerun_is_proven_by_the_idempotent_replay(paid):
     sync(business_id, [payment()])
     summary = sync(business_id, [payment()])
     assert (summary["unchanged"], summary["unverified"]) == (1, 0)
+
+
+def test_an_unverified_payment_is_looked_at_again_not_settled_by_the_state(paid, tmp_path):
+    sandbox, business_id = paid
+    sync(business_id, [payment()])  # recorded before the state existed: no baseline for it
+    edited = [
+        payment(amount_cents=2_000, allocations=[{"invoice_external_id": "inv-1", "amount_cents": 2_000}])
+    ]
+    first = sync(business_id, edited, state_path=str(tmp_path), on_conflict="warn")
+    again = sync(business_id, edited, state_path=str(tmp_path), on_conflict="warn")
+    if sandbox.config.strict:
+        assert (first["unverified"], again["unverified"], again["unchanged"]) == (1, 1, 0)
+    else:
+        assert first["conflict_count"] == again["conflict_count"] == 1

@@ -35,6 +35,9 @@ class CreateResult:
 
     record: dict[str, Any]
     created: bool
+    # False when a retry met an existing record after an attempt whose answer was lost: that
+    # attempt made it, or it was already there with another body. Compare before trusting it.
+    confirmed: bool = True
 
 
 class ThredfiClient:
@@ -142,7 +145,9 @@ class ThredfiClient:
             created = meta["created"]
         # A connection dropped after Thredfi saved the record: this call's own retry finds it.
         # It was created by this call, not found.
-        return CreateResult(record=body, created=created or maybe_applied)
+        return CreateResult(
+            record=body, created=created or maybe_applied, confirmed=created or not maybe_applied
+        )
 
     def get(self, business_id: str | None, resource: ResourceRef, record_id: str) -> dict[str, Any]:
         kind = resolve(resource)

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from thredfi_provider.client.errors import ThredfiError
+from thredfi_provider.client.errors import ThredfiError, ThredfiNotFoundError
 from thredfi_provider.client.transport import read_json
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 Page = list[dict[str, Any]]
 FirstPage = tuple[Page, int | None, int]  # page 1, the list's count if given, the page size
+SPARE_PAGES = 5  # pages a concurrent pass reads beyond its plan when the list grew meanwhile
 
 
 class _Pager:
@@ -169,9 +170,19 @@ def read_all(
     if pages == 1 or not results:
         return
 
+    grown = count  # the largest count a page reports: the list may grow while it is read
+
     def fetch(number: int) -> Page:
-        body = _numbered(requestor, path, business_id, params, number, size)
-        return body if isinstance(body, list) else list(body.get("results") or [])
+        nonlocal grown
+        try:
+            body = _numbered(requestor, path, business_id, params, number, size)
+        except ThredfiNotFoundError:
+            return []  # the list shrank while it was read: a page past its end
+        if isinstance(body, list):
+            return body
+        if isinstance(body.get("count"), int):
+            grown = max(grown, body["count"])
+        return list(body.get("results") or [])
 
     todo = iter(range(2, pages + 1))
     pool = ThreadPoolExecutor(max_workers=max(1, max_in_flight), thread_name_prefix="thredfi-pages")
@@ -190,6 +201,11 @@ def read_all(
                     running.add(pool.submit(fetch, following))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+    # Records created while the pass ran push others past the pages planned: read on as far as
+    # the largest count a page reported, a few pages at most (a list that never stops growing
+    # is the sequential reader's loop guard's case too).
+    for number in range(pages + 1, min(math.ceil(grown / size), pages + SPARE_PAGES) + 1):
+        yield fetch(number)
 
 
 def _numbered(

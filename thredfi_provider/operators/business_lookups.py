@@ -114,11 +114,16 @@ class BusinessLookups:
         parameters were never published, so a server may ignore it there. A party the list hides
         is still found: by the idempotent create (sync), or by id (:meth:`party_id`).
         """
-        params = {"include_archived": "true"} if resource in ("customers", "vendors") else {}
+        params = self.list_params(resource)
         return self._once(
             ("index", resource),
             lambda: Index(self.client.read_all(self.business_id, resource, params=params, first=first)),
         )
+
+    @staticmethod
+    def list_params(resource: str) -> dict[str, str]:
+        """What a full read of a list asks for (the plan's page 1 must ask the same)."""
+        return {"include_archived": "true"} if resource in ("customers", "vendors") else {}
 
     def plan(self, resource: str) -> Plan:
         """How this business's records of ``resource`` find what Thredfi holds (:mod:`.sync_plan`)."""

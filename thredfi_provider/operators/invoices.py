@@ -123,6 +123,11 @@ class ThredfiSyncInvoicesOperator(ThredfiSyncOperator["Invoice"]):
         self, client: ThredfiClient, lookups: BusinessLookups, record: Invoice, held: Record | None
     ) -> Outcome | None:
         if not record.cancelled:
+            if held is not None and status_of(held) in VOID:
+                return Outcome(
+                    "conflict", str(held["id"]), field="cancelled", held=True, sent=False,
+                    reason="the invoice is void in Thredfi and a void cannot be undone; issue a new invoice",
+                )  # fmt: skip
             return None
         if held is None:
             return Outcome("unchanged")  # cancelled before it ever reached Thredfi: nothing to void

@@ -123,8 +123,12 @@ def run_jobs(
 
 
 def conflict(held: Record, diff: Differences, reason: str) -> Outcome:
-    """A conflict on the first changed field, naming every changed field in the reason."""
+    """A conflict on the first changed field, naming every changed field in the reason; Thredfi's
+    value is ``None`` where its read does not return the field."""
+    from thredfi_provider.client.compare import is_unknown
+
     name, (theirs, ours) = next(iter(diff.items()))
+    theirs = None if is_unknown(theirs) else theirs
     others = [f for f in diff if f != name]
     if others:
         reason += f" (also changed: {', '.join(others)})"

@@ -9,6 +9,7 @@ from thredfi_provider.client.resources import PAYMENT
 from thredfi_provider.operators.deprecated import warn_renamed
 from thredfi_provider.operators.job_runner import Outcome, conflict, updated
 from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
+from thredfi_provider.operators.sync_plan import NOT_LOOKED
 
 if TYPE_CHECKING:
     from thredfi_provider.client.client import ThredfiClient
@@ -22,8 +23,9 @@ P = TypeVar("P", bound="PaymentBase")
 class PaymentSync(ThredfiSyncOperator[P]):
     """What invoice payments and bill payments share: the key, and what may change after.
 
-    A completed payment's amount, allocations and party are settled money: changing them is a
-    conflict (Thredfi says to refund instead). Its date, method and reference may be patched.
+    A completed payment's amount, allocations, date, fee and party are settled money: changing
+    them is a conflict (Thredfi says to refund instead). Its method, reference and note may be
+    patched.
     """
 
     amount_field: ClassVar[str] = "total_amount_cents"
@@ -105,6 +107,12 @@ class ThredfiSyncPaymentsOperator(PaymentSync["Payment"]):
 
     what: ClassVar[str] = "payments"
     resource = PAYMENT
+    # The published payment list carries no external_id: a pass of it would find nothing, so every
+    # payment goes per record (the keyed create replays, or says 409); a dry run still reads it.
+    planned: ClassVar[bool] = False
+
+    def held(self, client: ThredfiClient, lookups: BusinessLookups, record: Payment) -> Any:
+        return super().held(client, lookups, record) if self.plan_only else NOT_LOOKED
 
     @classmethod
     def render(cls, lookups: BusinessLookups, label: str, record: Payment) -> dict[str, Any]:

@@ -19,6 +19,7 @@ Subclasses say how to render a record and how a change is applied; the flow is h
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from thredfi_provider.operators.base_operator import ThredfiBaseOperator
@@ -70,11 +71,11 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         the state holds and the source no longer has, counted as ``removed``. Needs
         ``state_path`` and ``full_snapshot=True``. Default ``"ignore"``.
     :param full_snapshot: the source is every record of its businesses, not a day's delta.
+        Mirror mode removes only against the newest snapshot (a backfill's is older).
     :param full_refresh: compare every record against what Thredfi holds (one concurrent pass)
         and repair the state: how changes made inside Thredfi are caught.
     :param full_refresh_every_days: a full refresh when the state's last one is this old.
-    :param dry_run: return the plan (would create, update, void, conflict, with the changed
-        fields) and send no write; the state is not written.
+    :param dry_run: return the plan (would create, update, void, conflict) and send no write.
 
     Returns the summary ``{"total", "created", "updated", "unchanged", "voided", "conflicts",
     "failed", "ids", ...}``; above 48 KB it carries the counts, the first failures and conflicts,
@@ -87,8 +88,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         "state_path", "state_conn_id",
     )  # fmt: skip
     what: ClassVar[str] = "records"
-    # The resource synced, from the one registry; its record model is ``M``.
-    resource: ClassVar[Resource[Any]]
+    resource: ClassVar[Resource[Any]]  # from the one registry; its record model is ``M``
     needs_business: ClassVar[bool] = True
     legacy_summary_xcom: ClassVar[bool] = False
     planned: ClassVar[bool] = True  # finds what is held through the plan (not the businesses list)
@@ -118,6 +118,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         check_options(
             on_conflict=on_conflict, chunk_size=chunk_size, on_missing=on_missing, state_path=state_path,
             full_snapshot=full_snapshot, full_refresh_every_days=full_refresh_every_days,
+            resource_path=self.resource.path,
         )  # fmt: skip
         self.state_path = state_path
         self.state_conn_id = state_conn_id
@@ -139,8 +140,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
     @classmethod
     def model(cls) -> type[M]:
         """The record model, imported at ``execute`` only: a DAG file never pays for pydantic."""
-        model: type[M] = cls.resource.model()
-        return model
+        return cls.resource.model()
 
     def execute(self, context: Context) -> Any:
         # Imported here, not at the top: a DAG file that imports the operator pays for none of it.
@@ -148,11 +148,11 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         from thredfi_provider.operators.details_report import details_publisher
         from thredfi_provider.operators.sources import iter_records
         from thredfi_provider.operators.summary import BatchSummary
-        from thredfi_provider.operators.sync_run import SyncRun
+        from thredfi_provider.operators.sync_run import SyncRun, run_stamp
 
         summary = BatchSummary(keep_all_ids=self.legacy_summary_xcom)
         seen = SeenKeys()
-        run = SyncRun(self, self.hook.get_conn(), summary, seen)
+        run = SyncRun(self, self.hook.get_conn(), summary, seen, stamp=run_stamp(context))
         records = iter_records(self.records, context)
         try:
             run.run(records)
@@ -162,13 +162,10 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
             if self.legacy_summary_xcom:  # what the old names pushed; the new names return it, once
                 context["ti"].xcom_push(key="summary", value=value)
             enforce_policy(
-                summary,
-                fail_on_error=self.fail_on_error,
-                max_failures=self.max_failures,
-                on_conflict="warn" if self.plan_only else self.on_conflict,
-                what=self.what,
+                summary, fail_on_error=self.fail_on_error, max_failures=self.max_failures,
+                on_conflict="warn" if self.plan_only else self.on_conflict, what=self.what,
                 details=value.get("details"),
-            )
+            )  # fmt: skip
             return self.result(summary, value)
         finally:
             close = getattr(records, "close", None)  # a generator or SqlRecords' cursor and connection
@@ -234,9 +231,12 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
                 if found is None:
                     raise
             else:
-                if result.created:
+                if result.created and result.confirmed:
                     return Outcome("created", str(result.record.get("id")))
                 found = result.record
+                if result.created:  # made by a lost attempt, or there before: equal means made here
+                    outcome = self.reconcile(client, lookups, record, payload, found)
+                    return replace(outcome, state="created") if outcome.state == "unchanged" else outcome
             # Found by the create itself (a list that hides archived parties, or a race):
             # its state may still ask for something.
             settled = self.settle(client, lookups, record, found)

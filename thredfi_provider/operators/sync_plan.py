@@ -59,10 +59,6 @@ class Plan:
         self.first: FirstPage | None = None
         self.reason = "a full pass was asked for" if prefer_index else ""
 
-    @property
-    def sampling(self) -> bool:
-        return self.mode == "sample"
-
     def observe(self, state: str | None) -> None:
         """A sampled record's outcome: ``created`` means it was new; a failure says nothing."""
         if state is None:
@@ -79,6 +75,7 @@ class Plan:
     def next_chunk(self, remaining: int) -> None:
         """A new chunk: per record may turn into a pass if this chunk is large for the history."""
         if self.mode == "per_record" and self.existing:
+            self.first = None  # this run's own creates moved the count: price it afresh
             self._choose(remaining)
 
     def _choose(self, remaining: int) -> None:
@@ -86,7 +83,9 @@ class Plan:
             self.mode, self.reason = "per_record", f"the first {self.sampled} records were new"
             return
         if self.first is None:
-            self.first = self.lookups.client.first_page(self.lookups.business_id, self.resource)
+            self.first = self.lookups.client.first_page(
+                self.lookups.business_id, self.resource, params=self.lookups.list_params(self.resource)
+            )
         _, count, size = self.first
         if count is None:
             self.mode, self.reason = "per_record", "the list gives no count to price a pass"

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from thredfi_provider.operators.job_runner import Job, Outcome, run_jobs
-from thredfi_provider.operators.sync_fields import wire_names
+from thredfi_provider.operators.sync_fields import LOCAL, asks_for_state, wire_names
+from thredfi_provider.operators.sync_options import REMOVALS
 from thredfi_provider.operators.sync_state import SyncState, changed_fields, fingerprint
 
 if TYPE_CHECKING:
@@ -37,16 +38,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# How mirror mode removes a record, per resource: the published action, or none (a conflict).
-REMOVALS = {"invoices": ("void", "void"), "customers": ("archive", "archived")}
-
 
 class SyncRun:
     """What one ``execute`` knows, kept across its chunks."""
 
     def __init__(
-        self, op: ThredfiSyncOperator[Any], client: ThredfiClient, summary: BatchSummary, seen: SeenKeys
-    ) -> None:
+        self, op: ThredfiSyncOperator[Any], client: ThredfiClient, summary: BatchSummary, seen: SeenKeys,
+        stamp: str | None = None,
+    ) -> None:  # fmt: skip
         self.op = op
         if op.plan_only:  # dry_run: every write is planned, none is sent
             from thredfi_provider.operators.dry_run import DryRunClient
@@ -57,6 +56,7 @@ class SyncRun:
         self.summary = summary
         self.seen = seen
         self.now = dt.datetime.now(dt.UTC)
+        self.stamp = stamp or self.now.isoformat()  # which snapshot this run is (its data interval)
         self.lookups: dict[str, BusinessLookups] = {}
         self.states: dict[str, SyncState] = {}
         self.refreshing: set[str] = set()
@@ -124,9 +124,16 @@ class SyncRun:
 
         op, business_id = self.op, lookups.business_id
         try:
-            # Changed since it was last applied (a conflict or failure since keeps what was applied).
-            known = entry is not None and entry.holds_id and fields is not None and fields != entry.fields
-            if known and entry is not None and business_id not in self.refreshing:
+            # Changed since it was last applied (a conflict or failure since keeps what was applied),
+            # in fields a write to its id carries: a void, an archive or their undoing needs the
+            # record's state (read through the plan), and a dry run plans from what is held.
+            known = (
+                entry is not None and entry.holds_id and bool(entry.fields)  # a baseline was applied
+                and fields is not None and fields != entry.fields
+                and not LOCAL & set(changed_fields(entry.fields, fields)) and not asks_for_state(record)
+                and not op.plan_only and business_id not in self.refreshing
+            )  # fmt: skip
+            if known and entry is not None:
                 job = known_job(op, self.client, lookups, label, record, entry, fields or {})
                 yield Job(job.label, job.business_id, job.send, fields)
                 return
@@ -183,11 +190,15 @@ class SyncRun:
     # ------------------------------------------------------------------ mirror mode
 
     def mirror(self) -> None:
-        """Remove what the state holds and the snapshot no longer has, per business seen."""
+        """Remove what the state holds and the snapshot no longer has, per business seen.
+
+        Only against the newest snapshot: a backfill's older snapshot lacks what was created since,
+        and must not void it.
+        """
         op = self.op
         if op.on_missing == "ignore":
             return
-        if self.summary.failed_count and self.summary.validation_failures:
+        if self.summary.validation_failures:
             log.warning(
                 "Mirror mode removed nothing: %d source rows failed validation, so this snapshot "
                 "is not known to be complete", self.summary.validation_failures,
@@ -196,28 +207,29 @@ class SyncRun:
             return
         jobs: list[Job] = []
         for business_id, state in self.states.items():
-            candidates = state.missing_from(())
+            if state.mirrored_at and self.stamp < state.mirrored_at:
+                log.warning("Mirror mode skipped business %s: this run's snapshot (%s) is older than the "
+                            "one last mirrored (%s)", business_id, self.stamp, state.mirrored_at)  # fmt: skip
+                self.summary.mirror_skipped = f"older than the snapshot last mirrored ({state.mirrored_at})"
+                continue
+            candidates = state.removable()
             present = self.seen.present(f"{business_id}\x00{ext}" for ext, _ in candidates)
             for external_id, entry in candidates:
                 if f"{business_id}\x00{external_id}" not in present:
-                    record_id = str(entry.record_id)
-                    send = self._removal(business_id, record_id)
+                    send = self._removal(business_id, str(entry.record_id))
                     jobs.append(Job(external_id, business_id, send, entry.fields))
+            if not op.plan_only:
+                state.mirrored(self.stamp)
         if jobs:
             run_jobs(jobs, self.summary, op.max_workers, on_done=self.done)
 
     def _removal(self, business_id: str, record_id: str) -> Any:
         from thredfi_provider.operators.ambiguous import act_or_read_back
 
-        resource, on_missing = self.op.resource, self.op.on_missing
-        action, reached = REMOVALS.get(resource.path, (None, None))
+        resource = self.op.resource
+        action, reached = REMOVALS[resource.path]  # on_missing was checked against it at parse time
 
         def send() -> Outcome:
-            if action is None or action != on_missing:
-                return Outcome(
-                    "conflict", record_id, field="on_missing", held=None, sent=on_missing,
-                    reason=f"Thredfi publishes no way to {on_missing} {self.op.what}",
-                )  # fmt: skip
             # A void of a void invoice is a 409 on a strict server: after an ambiguous failure
             # the record's state decides (operators/ambiguous.py).
             act_or_read_back(
@@ -226,6 +238,16 @@ class SyncRun:
             return Outcome("removed", record_id, changed=(action,))
 
         return send
+
+
+def run_stamp(context: Mapping[str, Any]) -> str | None:
+    """Which snapshot a run is: its data interval's end, else its logical date, else when it ran."""
+    for key in ("data_interval_end", "logical_date"):
+        value = context.get(key)
+        if value is not None:
+            return str(value.isoformat()) if hasattr(value, "isoformat") else str(value)
+    run_after = getattr(context.get("dag_run"), "run_after", None)
+    return run_after.isoformat() if run_after is not None else None
 
 
 def known_job(
@@ -248,26 +270,26 @@ def apply_known(
     op: ThredfiSyncOperator[Any], client: ThredfiClient, lookups: BusinessLookups, record: RecordModel,
     payload: dict[str, Any], held: dict[str, Any], diff: Differences,
 ) -> Outcome:  # fmt: skip
-    """One write to the stored id, no lookup; a refusal (a paid invoice) is settled by reading it."""
-    from thredfi_provider.client.errors import ThredfiConflictError
+    """One write to the stored id, no lookup; a refusal (a paid invoice) is settled by reading it,
+    and an id Thredfi no longer knows (another environment's state) by looking the record up."""
+    from thredfi_provider.client.errors import ThredfiConflictError, ThredfiNotFoundError
+    from thredfi_provider.operators.sync_plan import NOT_LOOKED
 
-    settled = op.settle(client, lookups, record, held)
-    if settled is not None:
-        return settled
-    if not diff:  # only a steering field changed (cancelled back to false): compare in full
-        return op.reconcile(client, lookups, record, payload, op.read(client, lookups, str(held["id"])))
     try:
+        if not diff:  # only fields the body does not carry changed: compare in full
+            return op.sync(client, lookups, record, payload, op.read(client, lookups, str(held["id"])))
         return op.change(client, lookups, record, payload, held, diff)
     except ThredfiConflictError:
-        current = op.read(client, lookups, str(held["id"]))
-        return op.reconcile(client, lookups, record, payload, current)
+        return op.sync(client, lookups, record, payload, op.read(client, lookups, str(held["id"])))
+    except ThredfiNotFoundError:
+        return op.sync(client, lookups, record, payload, NOT_LOOKED)
 
 
-def _is(held: Mapping[str, Any], reached: str | None) -> bool:
-    status = str(held.get("status") or "").lower()
-    if reached == "archived":
-        return bool(held.get("is_archived")) or status == "archived"
-    return status in ("void", "voided")
+def _is(held: dict[str, Any], reached: str) -> bool:
+    from thredfi_provider.operators.invoices import VOID, status_of
+    from thredfi_provider.operators.parties import is_archived
+
+    return is_archived(held) if reached == "archived" else status_of(held) in VOID
 
 
 def _raise(exc: BaseException) -> Outcome:

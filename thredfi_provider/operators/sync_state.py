@@ -30,7 +30,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 
 VERSION = 1
 # Outcomes after which an unchanged source record is left alone; any other is tried again.
-SETTLED = frozenset({"created", "updated", "unchanged", "voided", "removed", "unverified"})
+# ``unverified`` is not one: Thredfi's side was never compared, so the next run looks again.
+SETTLED = frozenset({"created", "updated", "unchanged", "voided", "removed"})
 Fingerprint = dict[str, str]
 
 
@@ -85,6 +86,10 @@ class Entry:
         return self.applied and self.fields == now
 
 
+def _newest(*stamps: str | None) -> str | None:
+    return max((s for s in stamps if s), default=None)
+
+
 def _safe(part: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=-]", "_", part) or "_"
 
@@ -99,8 +104,13 @@ class SyncState:
         self.resource = resource
         self.entries: dict[str, Entry] = {}
         self.full_refresh_at: str | None = None
+        self.mirrored_at: str | None = None  # the newest snapshot mirror mode removed against
         self.touched: set[str] = set()
-        self.loaded_ok = False
+        # False when what is stored could not be read, or is a format this code does not know:
+        # writing this run's entries alone would wipe it, so nothing is written.
+        self.writable = True
+        self._mirrored = False
+        self._loaded: dict[str, Any] = {}  # the stored entries as this run found them
 
     @classmethod
     def location(cls, root: str, conn_id: str, business_id: str, resource: str) -> str:
@@ -122,23 +132,33 @@ class SyncState:
     # ------------------------------------------------------------------ reading
 
     def _read(self) -> dict[str, Any] | None:
+        """What is stored; None when absent (writable), unreadable or foreign (not writable), or
+        corrupt (writable: the next save replaces it whole)."""
         try:
             text = self._path().read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
         except Exception as exc:  # storage down, permissions: plan without state, never guess
-            log.warning("Thredfi sync state %s could not be read (%s); planning without it", self.url, exc)
+            log.warning("Thredfi sync state %s could not be read (%s); planning without it, "
+                        "and not writing it", self.url, exc)  # fmt: skip
+            self.writable = False
             return None
         try:
             raw = json.loads(text)
-            if not isinstance(raw, dict) or raw.get("version") != VERSION:
-                raise ValueError("not a version-1 Thredfi sync state")
-            if raw.get("business_id") != self.business_id or raw.get("resource") != self.resource:
-                raise ValueError("it belongs to another business or resource")
-            return raw
         except ValueError as exc:
             log.warning("Thredfi sync state %s is unusable (%s); planning without it", self.url, exc)
             return None
+        if (
+            not isinstance(raw, dict)
+            or raw.get("version") != VERSION
+            or (raw.get("business_id") != self.business_id or raw.get("resource") != self.resource)
+        ):
+            log.warning("Thredfi sync state %s is not this provider's version-%d state of business %s's %s; "
+                        "planning without it, and not writing it", self.url, VERSION, self.business_id,
+                        self.resource)  # fmt: skip
+            self.writable = False
+            return None
+        return raw
 
     def _adopt(self, raw: Mapping[str, Any]) -> None:
         entries: dict[str, Entry] = {}
@@ -156,7 +176,8 @@ class SyncState:
             return
         self.entries = entries
         self.full_refresh_at = raw.get("full_refresh_at")
-        self.loaded_ok = True
+        self.mirrored_at = raw.get("mirrored_at")
+        self._loaded = dict(raw.get("records") or {})
 
     # ------------------------------------------------------------------ what a sync asks
 
@@ -175,14 +196,9 @@ class SyncState:
             self.entries[external_id] = Entry(before.record_id if before else record_id, kept, outcome)
         self.touched.add(external_id)
 
-    def missing_from(self, seen: Iterable[str]) -> list[tuple[str, Entry]]:
-        """Entries the source no longer has (mirror mode), not already removed."""
-        present = set(seen)
-        return [
-            (external_id, entry)
-            for external_id, entry in self.entries.items()
-            if external_id not in present and entry.outcome != "removed" and entry.record_id
-        ]
+    def removable(self) -> list[tuple[str, Entry]]:
+        """Entries mirror mode may remove if the snapshot lacks them: held, not already removed."""
+        return [(ext, entry) for ext, entry in self.entries.items() if entry.holds_id]
 
     def refresh_due(self, every_days: int | None, now: dt.datetime) -> bool:
         if every_days is None:
@@ -201,22 +217,37 @@ class SyncState:
         """Merge this run's entries into what is stored, and replace the object whole."""
         if full_refresh_at:
             self.full_refresh_at = full_refresh_at
-        if not self.touched and not full_refresh_at:
+        if not self.writable or (not self.touched and not full_refresh_at and not self._mirrored):
             return
         stored = self._read()
+        if self.read_failed():
+            return
         merged: dict[str, Any] = dict((stored or {}).get("records") or {})
         for external_id in self.touched:
             entry = self.entries[external_id]
-            merged[external_id] = [entry.record_id, entry.fields, entry.outcome]
+            # Another task instance wrote this record since this run read it: which write Thredfi
+            # holds last is unknown, so the next run compares it in full instead of trusting either.
+            contested = merged.get(external_id) != self._loaded.get(external_id)
+            merged[external_id] = [entry.record_id, entry.fields, "contested" if contested else entry.outcome]
+            self._loaded[external_id] = merged[external_id]
         body = {
             "version": VERSION,
             "business_id": self.business_id,
             "resource": self.resource,
             "full_refresh_at": self.full_refresh_at or (stored or {}).get("full_refresh_at"),
+            "mirrored_at": _newest(self.mirrored_at, (stored or {}).get("mirrored_at")),
             "records": merged,
         }
         self._write(json.dumps(body, separators=(",", ":"), sort_keys=True))
         self.touched.clear()
+        self._mirrored = False
+
+    def read_failed(self) -> bool:
+        return not self.writable
+
+    def mirrored(self, stamp: str) -> None:
+        """Mirror mode removed against the snapshot of ``stamp``: an older one must not again."""
+        self.mirrored_at, self._mirrored = stamp, True
 
     def _path(self) -> Any:
         if "://" not in self.url or self.url.startswith("file://"):
