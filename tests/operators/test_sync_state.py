@@ -62,3 +62,18 @@ def test_the_state_is_replaced_whole_never_left_half_written(tmp_path, monkeypat
         state.save()
     assert state_file.read_text() == before  # the old state, whole
     assert [p.name for p in state_file.parent.iterdir()] == [state_file.name]  # no temporary left
+
+
+def test_a_state_url_with_credentials_never_reaches_a_log_line(caplog, monkeypatch):
+    url = "s3://AKIAKEY:TopSecret99@bucket/state"
+
+    def unreachable(self):
+        raise OSError(f"could not reach {self.url}")  # storage errors quote the URL
+
+    monkeypatch.setattr(SyncState, "_path", unreachable)
+    state = SyncState.load(url, None, "thredfi_default", "biz-1", "invoice")
+    assert state.get("inv-1") is None  # planned without it
+    assert not state.writable  # and never overwritten
+    assert "could not be read" in caplog.text
+    assert "TopSecret99" not in caplog.text
+    assert "s3://***@bucket/state" in caplog.text

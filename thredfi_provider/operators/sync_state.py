@@ -86,6 +86,11 @@ class Entry:
         return self.applied and self.fields == now
 
 
+def _hide(text: str) -> str:
+    """A URL's credentials (``s3://key:secret@bucket``) never reach a log line."""
+    return re.sub(r"//[^/@\s]*@", "//***@", text)
+
+
 def _newest(*stamps: str | None) -> str | None:
     return max((s for s in stamps if s), default=None)
 
@@ -99,6 +104,8 @@ class SyncState:
 
     def __init__(self, url: str, storage_conn_id: str | None, business_id: str, resource: str) -> None:
         self.url = url
+        # What logs show of it: a URL may carry credentials (s3://key:secret@bucket/...).
+        self.shown = _hide(url)
         self.storage_conn_id = storage_conn_id
         self.business_id = business_id
         self.resource = resource
@@ -140,13 +147,13 @@ class SyncState:
             return None
         except Exception as exc:  # storage down, permissions: plan without state, never guess
             log.warning("Thredfi sync state %s could not be read (%s); planning without it, "
-                        "and not writing it", self.url, exc)  # fmt: skip
+                        "and not writing it", self.shown, _hide(str(exc)))  # fmt: skip
             self.writable = False
             return None
         try:
             raw = json.loads(text)
         except ValueError as exc:
-            log.warning("Thredfi sync state %s is unusable (%s); planning without it", self.url, exc)
+            log.warning("Thredfi sync state %s is unusable (%s); planning without it", self.shown, exc)
             return None
         if (
             not isinstance(raw, dict)
@@ -154,7 +161,7 @@ class SyncState:
             or (raw.get("business_id") != self.business_id or raw.get("resource") != self.resource)
         ):
             log.warning("Thredfi sync state %s is not this provider's version-%d state of business %s's %s; "
-                        "planning without it, and not writing it", self.url, VERSION, self.business_id,
+                        "planning without it, and not writing it", self.shown, VERSION, self.business_id,
                         self.resource)  # fmt: skip
             self.writable = False
             return None
@@ -171,7 +178,7 @@ class SyncState:
                 )
         except (TypeError, ValueError) as exc:
             log.warning(
-                "Thredfi sync state %s has a malformed entry (%s); planning without it", self.url, exc
+                "Thredfi sync state %s has a malformed entry (%s); planning without it", self.shown, exc
             )
             return
         self.entries = entries
