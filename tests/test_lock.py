@@ -166,8 +166,11 @@ def test_cryptography_51_is_kept_away_from_airflow_2_11() -> None:
 
 
 @pytest.mark.parametrize("line", LINES)
-def test_the_compat_install_uses_the_lines_constraints(line: str) -> None:
+def test_the_compat_install_uses_the_lines_constraints(line: str, monkeypatch: pytest.MonkeyPatch) -> None:
     compat = scripts("compat")
+    monkeypatch.setattr(
+        compat, "uv", lambda: "uv"
+    )  # the command is checked, not run (make test-newest has no uv)
     command = compat.install_command(line, Path("/nowhere/python"))
     assert command[command.index("-c") + 1] == str(ROOT / "constraints" / f"airflow-{line}.txt")
     assert command[command.index("--build-constraints") + 1] == str(ROOT / "constraints" / "build.txt")
@@ -178,6 +181,7 @@ def test_a_line_without_its_constraints_file_does_not_run(
 ) -> None:
     constraints = scripts("constraints")
     compat = scripts("compat")
+    monkeypatch.setattr(compat, "uv", lambda: "uv")
     monkeypatch.setattr(constraints, "CONSTRAINTS", tmp_path)
     with pytest.raises(SystemExit, match=r"no constraints file for Airflow 2\.11"):
         compat.install_command("2.11", Path("/nowhere/python"))
