@@ -55,12 +55,14 @@ class Plan:
         self.resource = resource
         self.mode: Mode = "index" if prefer_index else "sample"
         self.sampled = 0
+        self.tried = 0  # sampled records that failed say nothing; they still end the sample
         self.existing = 0
         self.first: FirstPage | None = None
         self.reason = "a full pass was asked for" if prefer_index else ""
 
     def observe(self, state: str | None) -> None:
         """A sampled record's outcome: ``created`` means it was new; a failure says nothing."""
+        self.tried += 1
         if state is None:
             return
         self.sampled += 1
@@ -68,7 +70,7 @@ class Plan:
 
     def decide(self, remaining: int) -> Mode:
         """The mode for the next record, ``remaining`` records of this business left to look up."""
-        if self.mode == "sample" and self.sampled >= SAMPLE:
+        if self.mode == "sample" and (self.sampled >= SAMPLE or self.tried >= 2 * SAMPLE):
             self._choose(remaining)
         return self.mode
 
