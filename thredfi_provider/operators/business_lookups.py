@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from thredfi_provider.client.errors import ThredfiError, ThredfiRecordError
 from thredfi_provider.client.resources import ACCOUNT, resolve
 from thredfi_provider.operators.packed import Packed
+from thredfi_provider.operators.remembered import Remembered
 from thredfi_provider.operators.sync_plan import Plan
 
 if TYPE_CHECKING:
@@ -63,12 +64,17 @@ class Index:
 class BusinessLookups:
     """Currency, accounts, parties and documents of one business, looked up lazily and cached."""
 
-    def __init__(self, client: ThredfiClient, business_id: str, *, prefer_index: bool = False) -> None:
+    def __init__(
+        self, client: ThredfiClient, business_id: str, *, prefer_index: bool = False,
+        remembered: Remembered | None = None,
+    ) -> None:  # fmt: skip
         """``prefer_index`` reads whole lists even where a filter would do: for a reconciliation,
-        which references most of them anyway."""
+        which references most of them anyway. ``remembered`` is what the sync state kept of the
+        business's currency, parties and accounts (:mod:`.remembered`): no request to learn it."""
         self.client = client
         self.business_id = business_id
         self.prefer_index = prefer_index
+        self.remembered = remembered if remembered is not None else Remembered()
         self._memo: dict[Any, Any] = {}
         self._found: dict[tuple[str, str], Record | None] = {}
         self._filter_ignored: set[str] = set()
@@ -103,7 +109,11 @@ class BusinessLookups:
 
     @property
     def currency(self) -> str:
-        return str(self.business.get("base_currency") or self.business.get("currency") or "").upper()
+        if self.remembered.currency:
+            return self.remembered.currency
+        currency = str(self.business.get("base_currency") or self.business.get("currency") or "").upper()
+        self.remembered.learn_currency(currency)
+        return currency
 
     def index(self, resource: str, *, first: FirstPage | None = None) -> Index:
         """One pass over a list endpoint of this business (O(pages), read concurrently), kept for
@@ -157,6 +167,11 @@ class BusinessLookups:
 
     def party_id(self, label: str, kind: str, party_id: str | None, external_id: str | None) -> str:
         """Resolve a customer/vendor reference, refusing unknown ones before sending anything."""
+        known = self.remembered.parties.get(kind, {})
+        if external_id and not party_id and external_id in known:
+            return known[external_id]
+        if party_id and party_id in known.values():
+            return party_id
         index = self.index(f"{kind}s")
         if party_id:
             if party_id not in index.by_id and not self._exists(f"{kind}s", party_id):
@@ -170,6 +185,7 @@ class BusinessLookups:
             raise ThredfiRecordError(
                 label, f"{kind}_external_id", f"unknown {kind} {external_id!r} in business {self.business_id}"
             )
+        self.remembered.learn_party(kind, external_id, str(found["id"]))
         return str(found["id"])
 
     def _exists(self, resource: str, record_id: str) -> bool:
@@ -184,6 +200,8 @@ class BusinessLookups:
 
     def account_id(self, label: str, field: str, code: str) -> str:
         """A chart-of-accounts code as the account id the API reference's lines carry."""
+        if code in self.remembered.accounts:
+            return self.remembered.accounts[code]
         accounts = self._once(
             "accounts",
             lambda: {
@@ -192,6 +210,7 @@ class BusinessLookups:
                 if a.get("code") is not None and a.get("id") is not None
             },
         )
+        self.remembered.learn_accounts(accounts)
         found = accounts.get(code)
         if found is None:
             raise ThredfiRecordError(label, field, f"no account {code!r} in the chart of accounts")

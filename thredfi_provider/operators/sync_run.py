@@ -1,15 +1,10 @@
 """One execution of a sync operator: per business its lookups, its plan and its sync state.
 
-What it decides, record by record, before anything is sent:
-
-- **the state says it is settled** (same field digests, last outcome a success): ``unchanged``,
-  0 requests. Not during a full refresh, which compares everything again.
-- **the state knows its Thredfi id and which fields changed**: one PUT/PATCH (or void, archive)
-  to that id, no lookup (:meth:`ThredfiSyncOperator.apply_known`).
-- **otherwise** the plan (:mod:`.sync_plan`) finds what Thredfi holds: per record (create first)
-  or from one concurrent pass of pages, whichever it prices cheaper.
-
-After each chunk the states are saved; after the last, mirror mode removes what left the source.
+Per record, before anything is sent: the state says it is settled (``unchanged``, 0 requests;
+not during a full refresh); or it knows the Thredfi id and which plain fields changed (one
+PUT/PATCH to that id, :func:`apply_known`); or the plan (:mod:`.sync_plan`) finds what Thredfi
+holds, per record or by one concurrent pass. States are saved after each chunk; after the last,
+mirror mode removes what left the source.
 """
 
 from __future__ import annotations
@@ -92,7 +87,12 @@ class SyncRun:
             ):
                 self.refreshing.add(business_id)
             full_pass = op.plan_only or business_id in self.refreshing
-            self.lookups[business_id] = BusinessLookups(self.client, business_id, prefer_index=full_pass)
+            remembered = state.remembered if state is not None else None
+            if remembered is not None and business_id in self.refreshing:
+                remembered.forget()  # a full refresh learns the business afresh
+            self.lookups[business_id] = BusinessLookups(
+                self.client, business_id, prefer_index=full_pass, remembered=remembered
+            )
         return self.lookups[business_id]
 
     # ------------------------------------------------------------------ one chunk
@@ -161,8 +161,11 @@ class SyncRun:
         """How a record ended, into its business's state (the pool's results, on this thread)."""
         if isinstance(result, Outcome):
             self._remember(job.business_id, job.label, result.record_id, job.fingerprint, result.state)
-        else:
-            self._remember(job.business_id, job.label, None, job.fingerprint, "failed")
+            return
+        self._remember(job.business_id, job.label, None, job.fingerprint, "failed")
+        state = self.states.get(job.business_id)
+        if state is not None and result.status in (400, 404, 422):
+            state.remembered.forget()  # a refusal may be a stale reference: learn it again next run
 
     def _remember(self, business_id: str, external_id: str, record_id: str | None,
                   fields: dict[str, str] | None, outcome: str) -> None:  # fmt: skip

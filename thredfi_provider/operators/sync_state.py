@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from thredfi_provider.operators.remembered import Remembered
+
 if TYPE_CHECKING:
     from thredfi_provider.client.models import RecordModel
 
@@ -118,6 +120,7 @@ class SyncState:
         self.writable = True
         self._mirrored = False
         self._loaded: dict[str, Any] = {}  # the stored entries as this run found them
+        self.remembered = Remembered()  # the business's currency, parties and accounts
 
     @classmethod
     def location(cls, root: str, conn_id: str, business_id: str, resource: str) -> str:
@@ -184,6 +187,7 @@ class SyncState:
         self.entries = entries
         self.full_refresh_at = raw.get("full_refresh_at")
         self.mirrored_at = raw.get("mirrored_at")
+        self.remembered = Remembered.from_json(raw.get("remembered"))
         self._loaded = dict(raw.get("records") or {})
 
     # ------------------------------------------------------------------ what a sync asks
@@ -224,7 +228,9 @@ class SyncState:
         """Merge this run's entries into what is stored, and replace the object whole."""
         if full_refresh_at:
             self.full_refresh_at = full_refresh_at
-        if not self.writable or (not self.touched and not full_refresh_at and not self._mirrored):
+        if not self.writable or not (
+            self.touched or full_refresh_at or self._mirrored or self.remembered.changed
+        ):
             return
         stored = self._read()
         if self.read_failed():
@@ -244,10 +250,12 @@ class SyncState:
             "full_refresh_at": self.full_refresh_at or (stored or {}).get("full_refresh_at"),
             "mirrored_at": _newest(self.mirrored_at, (stored or {}).get("mirrored_at")),
             "records": merged,
+            "remembered": self.remembered.merged_with((stored or {}).get("remembered")),
         }
         self._write(json.dumps(body, separators=(",", ":"), sort_keys=True))
         self.touched.clear()
         self._mirrored = False
+        self.remembered.changed = False
 
     def read_failed(self) -> bool:
         return not self.writable
