@@ -31,7 +31,15 @@ import xml.etree.ElementTree as ET  # noqa: S405 (our own pytest's junit file)
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from constraints import LINES, build_constraints, constraints_file, line_requirements, uv
+from constraints import (
+    LINES,
+    build_constraints,
+    constraints_file,
+    installed,
+    line_requirements,
+    pinned_versions,
+    uv,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".compat"
@@ -95,22 +103,9 @@ def install(line: str, reinstall: bool, *, newest: bool = False) -> tuple[Path, 
     return python, None
 
 
-def pinned_versions(lines: list[str]) -> dict[str, str]:
-    """``name==version`` lines as a map, names normalised as PyPI does."""
-    found: dict[str, str] = {}
-    for entry in lines:
-        name, sep, version = entry.split(";")[0].strip().partition("==")
-        if sep and not name.startswith(("#", "-")):
-            found[re.sub(r"[-_.]+", "-", name).lower()] = version.strip()
-    return found
-
-
 def drift(python: Path, line: str) -> list[str]:
     """What a fresh resolution installed that the line's constraints file pins otherwise."""
-    frozen = subprocess.run(
-        [uv(), "pip", "freeze", "--python", str(python)], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
-    now = pinned_versions(frozen)
+    now = installed(python)
     locked = pinned_versions(constraints_file(line).read_text().splitlines())
     return sorted(
         f"{name} {locked.get(name, '(absent)')} -> {now.get(name, '(absent)')}"

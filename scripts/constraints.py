@@ -29,6 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINTS = ROOT / "constraints"
 LINES = ["2.11", "3.0", "3.1", "3.2", "3.3"]
@@ -94,6 +96,24 @@ def uv() -> str:
     if not found:
         raise SystemExit("uv not found: run `make install` first")
     return found
+
+
+def pinned_versions(lines: list[str]) -> dict[str, str]:
+    """``name==version`` lines (a constraints file, ``uv pip freeze``) as a map, names canonical."""
+    found: dict[str, str] = {}
+    for entry in lines:
+        name, sep, version = entry.split(";")[0].strip().partition("==")
+        if sep and not name.startswith(("#", "-")):
+            found[canonicalize_name(name)] = version.strip()
+    return found
+
+
+def installed(python: Path) -> dict[str, str]:
+    """What a venv holds, as :func:`pinned_versions` reads it."""
+    frozen = subprocess.run(
+        [uv(), "pip", "freeze", "--python", str(python)], capture_output=True, text=True, check=True
+    )
+    return pinned_versions(frozen.stdout.splitlines())
 
 
 def compile_to(out: Path, requirements: list[str], *, with_provider: bool, line: str) -> None:

@@ -22,21 +22,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
-from constraints import uv
+from packaging.utils import canonicalize_name
+
+from constraints import installed, uv
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".newest"
-
-
-def normal(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def locked_versions() -> dict[str, set[str]]:
@@ -45,19 +42,7 @@ def locked_versions() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for package in lock["package"]:
         if "version" in package:
-            found.setdefault(normal(package["name"]), set()).add(str(package["version"]))
-    return found
-
-
-def installed_versions(python: Path) -> dict[str, str]:
-    frozen = subprocess.run(
-        [uv(), "pip", "freeze", "--python", str(python)], capture_output=True, text=True, check=True
-    ).stdout
-    found: dict[str, str] = {}
-    for entry in frozen.splitlines():
-        name, sep, version = entry.partition("==")
-        if sep:
-            found[normal(name)] = version.strip()
+            found.setdefault(canonicalize_name(package["name"]), set()).add(str(package["version"]))
     return found
 
 
@@ -89,7 +74,7 @@ def main() -> int:
         [uv(), "pip", "install", "-q", "--python", str(python), "--upgrade", "-e", f"{ROOT}[dev]"],
         check=True, cwd=ROOT,
     )  # fmt: skip
-    moved = drift(locked_versions(), installed_versions(python))
+    moved = drift(locked_versions(), installed(python))
     print(f"== newest: {len(moved)} package(s) differ from uv.lock")
     for entry in moved:
         print(f"   {entry}")
