@@ -51,11 +51,13 @@ class DryRunClient:
         return {"id": record_id, **AFTER_ACTION.get(action, {})}
 
     def request(self, method: str, path: str, **options: Any) -> Any:
-        if method.upper() not in ("GET", "HEAD", "OPTIONS"):
-            raise RuntimeError(f"dry_run: refusing to send {method.upper()} {path}")
-        return self._client.request(method, path, **options)
+        return self._client.request(_read_only(method, path), path, **options)
 
     def request_json(self, method: str, path: str, **options: Any) -> Any:
-        if method.upper() not in ("GET", "HEAD", "OPTIONS"):
-            raise RuntimeError(f"dry_run: refusing to send {method.upper()} {path}")
-        return self._client.request_json(method, path, **options)
+        return self._client.request_json(_read_only(method, path), path, **options)
+
+
+def _read_only(method: str, path: str) -> str:
+    if method.upper() not in ("GET", "HEAD", "OPTIONS"):
+        raise RuntimeError(f"dry_run: refusing to send {method.upper()} {path}")
+    return method

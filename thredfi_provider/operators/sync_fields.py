@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# Source fields that steer the sync but are not in the body (a void, an archive) or only check it.
+# Source fields that steer the sync (a void, an archive) or only check it: a change to one needs
+# the record's state, so it never goes straight to a stored id.
 LOCAL = frozenset({"cancelled", "archived", "currency", "business_id"})
 RENAMED = {"amount_cents": "total_amount_cents"}
 
@@ -19,8 +20,6 @@ def wire_names(changed: Iterable[str], payload: Mapping[str, Any]) -> list[str]:
     """The body fields behind ``changed`` source fields, in the body's order."""
     wanted: set[str] = set()
     for name in changed:
-        if name in LOCAL:
-            continue
         if name.endswith("_external_id"):  # customer_external_id -> customer_id
             name = name.removesuffix("_external_id") + "_id"
         elif name not in payload:

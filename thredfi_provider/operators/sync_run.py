@@ -127,15 +127,14 @@ class SyncRun:
             # Changed since it was last applied (a conflict or failure since keeps what was applied),
             # in fields a write to its id carries: a void, an archive or their undoing needs the
             # record's state (read through the plan), and a dry run plans from what is held.
+            changed = changed_fields(entry.fields, fields) if entry is not None and fields is not None else ()
             known = (
                 entry is not None and entry.holds_id and bool(entry.fields)  # a baseline was applied
-                and fields is not None and fields != entry.fields
-                and not LOCAL & set(changed_fields(entry.fields, fields)) and not asks_for_state(record)
+                and bool(changed) and not LOCAL & set(changed) and not asks_for_state(record)
                 and not op.plan_only and business_id not in self.refreshing
             )  # fmt: skip
-            if known and entry is not None:
-                job = known_job(op, self.client, lookups, label, record, entry, fields or {})
-                yield Job(job.label, job.business_id, job.send, fields)
+            if known and entry is not None and fields is not None:
+                yield known_job(op, self.client, lookups, label, record, entry, changed, fields)
                 return
             sampling = op.planned and plan.decide(remaining) == "sample"
             job = op.job(self.client, lookups, label, record)
@@ -255,18 +254,16 @@ def run_stamp(context: Mapping[str, Any]) -> str | None:
 
 def known_job(
     op: ThredfiSyncOperator[Any], client: ThredfiClient, lookups: BusinessLookups, label: str,
-    record: RecordModel, entry: Entry, fields: dict[str, str],
+    record: RecordModel, entry: Entry, changed: tuple[str, ...], fields: dict[str, str],
 ) -> Job:  # fmt: skip
-    """A record the sync state knows: its changed fields go straight to its Thredfi id."""
+    """A record the sync state knows: its ``changed`` fields go straight to its Thredfi id."""
     from thredfi_provider.client.compare import UNKNOWN
 
     payload = op.render(lookups, label, record)
-    names = wire_names(changed_fields(entry.fields, fields), payload)
-    diff = {name: (UNKNOWN, payload[name]) for name in names}
+    diff = {name: (UNKNOWN, payload[name]) for name in wire_names(changed, payload)}
     held = {"id": entry.record_id}
-    return Job(
-        label, lookups.business_id, lambda: apply_known(op, client, lookups, record, payload, held, diff)
-    )
+    send = lambda: apply_known(op, client, lookups, record, payload, held, diff)  # noqa: E731
+    return Job(label, lookups.business_id, send, fields)
 
 
 def apply_known(
