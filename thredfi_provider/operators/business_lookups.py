@@ -170,8 +170,8 @@ class BusinessLookups:
         known = self.remembered.parties.get(kind, {})
         if external_id and not party_id and external_id in known:
             return known[external_id]
-        if party_id and party_id in known.values():
-            return party_id
+        if party_id and party_id in self._once(("remembered ids", kind), lambda: set(known.values())):
+            return party_id  # a set built once per task: a source of write-back ids asks per record
         index = self.index(f"{kind}s")
         if party_id:
             if party_id not in index.by_id and not self._exists(f"{kind}s", party_id):
