@@ -40,9 +40,9 @@ _MASKER_MODULES = (
 def _forget_secrets_masked_by_the_test() -> Iterator[None]:
     """Give each test Airflow's secrets maskers as they were before it, as a fresh task process has them.
 
-    Every test that builds a hook masks its sandbox's key and tokens, and a masker recompiles one
-    regular expression of all it holds on each new secret: kept for the session, the last tests
-    paid seconds per hook (the suite spent minutes there). Tests of masking mask in the test.
+    Every test that builds a hook masks its sandbox's key (each test's sandbox has a new one), and
+    a masker recompiles one regular expression of all it holds on each new secret: kept for the
+    session, the last tests paid for all the first ones'. Tests of masking mask in the test.
     """
     saved = []
     for name in _MASKER_MODULES:

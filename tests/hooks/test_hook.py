@@ -8,6 +8,7 @@ import json
 import pytest
 
 from thredfi_provider.client.settings import InsecureURLError
+from thredfi_provider.hooks import thredfi as hook_module
 from thredfi_provider.hooks.thredfi import ThredfiHook
 
 
@@ -80,22 +81,31 @@ def test_test_connection_reports_bad_credentials_without_the_key(thredfi_sandbox
     assert "definitely-wrong-key-42" not in message
 
 
-def test_every_token_is_registered_with_the_secret_masker(thredfi_sandbox, thredfi_conn_id):
+def test_the_masker_holds_the_key_and_its_basic_form_not_a_secret_per_token(thredfi_sandbox, thredfi_conn_id):
+    """Airflow's masker rebuilds one regex over all it holds on every addition: a secret per
+    business token made a task over N businesses cost N squared. It gets two per connection."""
     from airflow.sdk.log import _secrets_masker
 
-    client = ThredfiHook(thredfi_conn_id).get_conn()
-    business = client.create_business(
-        {"external_id": "m", "legal_name": "M", "entity_type": "limited", "email": "m@example.com"}
-    )
-    list(client.list_records(business.record["id"], "customers"))
-    secrets = client.secrets
-    basic = base64.b64encode(f"{thredfi_sandbox.partner_id}:{thredfi_sandbox.api_key}".encode()).decode()
-    # the key, its Basic form (servers echo Authorization headers), the partner and business tokens
-    assert basic in secrets
-    assert len(secrets) == 4
+    hook_module.clear_shared_clients()
     masker = _secrets_masker()
-    for secret in secrets:
+    client = ThredfiHook(thredfi_conn_id).get_conn()
+    business_ids = []
+    for n in range(12):
+        business = client.create_business(
+            {"external_id": f"m-{n}", "legal_name": "M", "entity_type": "limited", "email": "m@example.com"}
+        )
+        business_ids.append(business.record["id"])
+    list(client.list_records(business_ids[0], "customers"))
+    after_one = set(masker.patterns)  # the connection, the key, its Basic form: once
+    for business_id in business_ids[1:]:
+        list(client.list_records(business_id, "customers"))
+    basic = base64.b64encode(f"{thredfi_sandbox.partner_id}:{thredfi_sandbox.api_key}".encode()).decode()
+    assert client.secrets == {thredfi_sandbox.api_key, basic}
+    assert set(masker.patterns) == after_one, "one masker entry per business token is back"
+    assert len(thredfi_sandbox.issued_tokens) >= 13  # a partner token and one per business were minted
+    for secret in client.secrets:
         assert secret not in str(masker.redact(f"value={secret}"))
+    hook_module.clear_shared_clients()
 
 
 def test_hooks_share_one_client_per_connection(thredfi_sandbox, thredfi_conn_id):

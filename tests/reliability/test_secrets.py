@@ -66,8 +66,10 @@ def test_no_secret_reaches_logs_xcom_templates_triggers_or_exceptions(
     # A 400 from the server, echoed back in the error.
     attempt(ThredfiOperator(task_id="bad", method="POST", path=f"businesses/{business_id}/customers/",
                             business_id=business_id, json={"external_id": "c-x", "email": "nope"}))  # fmt: skip
-    # Transient faults that outlast every retry.
-    thredfi_sandbox.set_faults(FaultConfig(error_rate=1.0, include_token_endpoints=False))
+    # Transient faults that outlast every retry, each quoting the request's Authorization header back.
+    thredfi_sandbox.set_faults(
+        FaultConfig(error_rate=1.0, include_token_endpoints=False, echo_authorization=True)
+    )
     attempt(
         ThredfiSyncInvoicesOperator(
             task_id="down", business_id=business_id, records=invoice_records(3, "later")

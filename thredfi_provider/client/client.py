@@ -79,7 +79,7 @@ class ThredfiClient:
 
     @property
     def secrets(self) -> frozenset[str]:
-        """The key, its Basic form and every token minted so far (what redaction removes)."""
+        """The key and its Basic form: what every error is scrubbed of, with the tokens it sent."""
         return self.requestor.secrets
 
     def business_token(self, business_id: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import random
-import threading
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypedDict, Unpack
@@ -65,13 +65,13 @@ class Requestor:
         self.stats: ClientStats = transport.stats
         self.urls = UrlGuard(settings.base_url)
         self._sleep = sleep
-        self._on_secret = on_secret or (lambda _secret: None)
-        self._secrets: set[str] = set()
-        self._secrets_lock = threading.Lock()
-        # The key, and its Basic form as a server might echo it back from the Authorization header.
+        # The key, and its Basic form as a server might echo it back from the Authorization header:
+        # two secrets per connection, whatever the number of businesses, handed to ``on_secret``
+        # (Airflow's masker) once. Tokens are not: see :meth:`_redacted`.
         basic = base64.b64encode(f"{settings.partner_id}:{settings.api_key}".encode()).decode()
-        for secret in (settings.api_key, basic):
-            self._remember_secret(secret)
+        self._secrets = frozenset(secret for secret in (settings.api_key, basic) if secret)
+        for secret in sorted(self._secrets):
+            (on_secret or (lambda _secret: None))(secret)
         self.tokens = TokenCache(self._fetch_token, max_margin=settings.token_refresh_margin, clock=clock)
         self._partner_body = "form"
         self._retrying = self._retry_policy()
@@ -80,22 +80,27 @@ class Requestor:
 
     @property
     def secrets(self) -> frozenset[str]:
-        with self._secrets_lock:
-            return frozenset(self._secrets)
+        """The key and its Basic form: the secrets every error is scrubbed of."""
+        return self._secrets
 
-    def _remember_secret(self, value: str) -> None:
-        with self._secrets_lock:
-            self._secrets.add(value)
-        self._on_secret(value)
+    def _redacted(self, error: ThredfiError, *sent: str) -> ThredfiError:
+        """The error scrubbed of the key, its Basic form and the tokens this exchange sent.
+
+        Tokens are never handed to Airflow's masker: it rebuilds one regular expression over
+        every secret it holds on each addition, so a token per business made a task over N
+        businesses (and a triggerer that renews tokens for weeks) cost N squared. Instead a
+        token cannot reach a log: the client never formats one (it exists only in the token
+        cache and one ``Authorization`` header), a token that could not travel in a header is
+        refused unread (:func:`_checked_token`), and the only text a server controls, its error
+        answer, passes through here, scrubbed of exactly the tokens it could have seen.
+        """
+        return error.redact(self._secrets | frozenset(sent))
 
     # ------------------------------------------------------------------ tokens
 
     def _fetch_token(self, key: str) -> TokenGrant:
         body = self._partner_token_request() if key == PARTNER_KEY else self._business_token_request(key)
-        token = body.get("access_token")
-        if not isinstance(token, str) or not token:
-            raise ThredfiError("token response has no access_token", path=API_PREFIX + "/oauth2/token/")
-        self._remember_secret(token)
+        token = _checked_token(body.get("access_token"))
         expires_in = body.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else 3600.0
         return TokenGrant(token, lifetime)
@@ -117,7 +122,7 @@ class Requestor:
             if response.ok:
                 self._partner_body = style
                 return dict(read_json(response))
-            last = error_from_response(response, path=path).redact(self.secrets)
+            last = self._redacted(error_from_response(response, path=path))
             if response.status_code not in (400, 415, 422):
                 break
         assert last is not None
@@ -134,7 +139,7 @@ class Requestor:
                 self.stats.reauthenticated()
                 continue
             if not response.ok:
-                raise error_from_response(response, path=path).redact(self.secrets)
+                raise self._redacted(error_from_response(response, path=path), partner_token)
             return dict(read_json(response))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -200,20 +205,20 @@ class Requestor:
         extra = dict(options.get("headers") or {})
 
         def exchange() -> requests.Response:
-            token = self.tokens.get(key)
+            sent = [self.tokens.get(key)]
             response = self.transport.send(
-                method, url, json=json, params=params, headers={**extra, **_bearer(token)}
+                method, url, json=json, params=params, headers={**extra, **_bearer(sent[0])}
             )
             if response.status_code == 401:
                 # Expired or revoked: mint a fresh token once, then trust the answer.
-                self.tokens.invalidate(key, token)
+                self.tokens.invalidate(key, sent[0])
                 self.stats.reauthenticated()
-                token = self.tokens.get(key)
+                sent.append(self.tokens.get(key))
                 response = self.transport.send(
-                    method, url, json=json, params=params, headers={**extra, **_bearer(token)}
+                    method, url, json=json, params=params, headers={**extra, **_bearer(sent[-1])}
                 )
             if not response.ok:
-                raise error_from_response(response, path=request_path).redact(self.secrets)
+                raise self._redacted(error_from_response(response, path=request_path), *sent)
             return response
 
         def attempt() -> requests.Response:
@@ -271,6 +276,23 @@ def _retry_later(
         method=method.upper(),
         path=path,
     )
+
+
+def _checked_token(token: object) -> str:
+    """The minted token, if it can travel in a header: ``requests`` would quote a bad one in its
+    exception, and so carry it into a task log."""
+    if not isinstance(token, str) or not token:
+        raise ThredfiError("token response has no access_token", path=API_PREFIX + "/oauth2/token/")
+    if not _TOKEN_CHARACTERS.fullmatch(token):
+        raise ThredfiError(
+            "token response's access_token has characters a bearer token cannot carry (whitespace or "
+            "control characters); refused without sending it",
+            path=API_PREFIX + "/oauth2/token/",
+        )
+    return token
+
+
+_TOKEN_CHARACTERS = re.compile(r"[!-~]+")  # visible ASCII: what an HTTP header value may carry unquoted
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -37,6 +37,7 @@ class FaultConfig:
     requests_per_minute: int = 0  # 0 = unlimited; beyond it, 429 with Retry-After to the window end
     seed: int = 0
     include_token_endpoints: bool = True
+    echo_authorization: bool = False  # injected errors quote the request's Authorization header back
 
     @property
     def active(self) -> bool:

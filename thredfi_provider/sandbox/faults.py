@@ -91,7 +91,8 @@ class FaultInjectionMiddleware:
         if plan.kind == "reset":
             await _abort(send)
         elif plan.kind in ("error", "rate_limit"):
-            await _answer(send, plan)
+            echoed = _authorization(scope) if self.controller.config.echo_authorization else None
+            await _answer(send, plan, echoed)
         elif plan.kind == "drop":
 
             async def swallow(_message: Message) -> None:
@@ -103,11 +104,19 @@ class FaultInjectionMiddleware:
             await self.app(scope, receive, send)
 
 
-async def _answer(send: Any, plan: Plan) -> None:
+def _authorization(scope: Scope) -> str:
+    return next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"authorization"), "")
+
+
+async def _answer(send: Any, plan: Plan, echoed: str | None = None) -> None:
     if plan.kind == "rate_limit":
-        body = {"error": "Rate limit exceeded.", "error_code": "rate_limited"}
+        body: dict[str, Any] = {"error": "Rate limit exceeded.", "error_code": "rate_limited"}
     else:
         body = {"error": "Internal server error (injected).", "error_code": "server_error"}
+    if echoed is not None:
+        # What a leaky proxy or framework does: the request's credentials quoted in the error.
+        body["error"] += f" Request had Authorization: {echoed}"
+        body["details"] = {"authorization": echoed}
     headers = [(b"content-type", b"application/json")]
     if plan.retry_after and plan.status in (429, 503):
         headers.append((b"retry-after", str(round(plan.retry_after, 3)).encode()))

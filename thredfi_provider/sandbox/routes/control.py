@@ -54,6 +54,12 @@ async def expire_tokens(request: Request) -> dict[str, Any]:
     return {"generation": state.tokens.generation}
 
 
+@router.get("/tokens/issued")
+async def issued_tokens(request: Request) -> dict[str, Any]:
+    """Every token issued (the newest 100,000), for leak searches run from another process."""
+    return {"tokens": list(state_of(request).tokens.issued)}
+
+
 @router.post("/seed/journal-entries")
 async def seed_journal_entries(request: Request) -> dict[str, Any]:
     """Post many balanced entries straight into a business's ledger, for export and memory tests
