@@ -17,6 +17,7 @@ from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -34,8 +35,7 @@ class Sandbox:
 
     @property
     def connection_uri(self) -> str:
-        host = self.base_url.removeprefix("http://")
-        return f"thredfi://{PARTNER_ID}:{API_KEY}@{host}/?scheme=http"
+        return f"thredfi://{PARTNER_ID}:{API_KEY}@/?base_url={quote(self.base_url, safe='')}"
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         """The sandbox's test-only ``/_sandbox`` endpoints (stats, faults, seeding)."""
