@@ -12,6 +12,7 @@ first path segment under ``/v1/platform/``, misbehaves:
 - ``echo/``: 400 with the request's headers (``Authorization`` included) echoed in the body;
 - ``echo-token/``: every request under it, token requests included, answers 401 with its
   headers (the Basic ``Authorization``) echoed; use it as the base URL's path;
+- ``bad-token/``: tokens minted under it carry a CR LF (use it as the base URL's path);
 - ``retry-after/<value>/``: 429 with ``Retry-After: <value>`` (``day`` = an HTTP date a day ahead);
 - ``drf/``: 400 with DRF's plain validation body, nested like the request;
 - ``unavailable/``: 503 with no ``Retry-After``;
@@ -46,6 +47,7 @@ class Seen:
     method: str
     path: str
     authorization: str | None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,12 +118,16 @@ def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
         def _route(self) -> None:
             self._body()
             path = self.path.split("?", 1)[0]
-            server.seen.append(Seen(self.command, self.path, self.headers.get("Authorization")))
+            server.seen.append(
+                Seen(self.command, self.path, self.headers.get("Authorization"), dict(self.headers.items()))
+            )
             if path.startswith("/v1/platform/echo-token/"):
                 self._send(401, {"error": "who are you?", "echo": dict(self.headers.items())})
                 return
             if path.endswith("/oauth2/token/"):
                 token = "tok_" + secrets.token_urlsafe(16)
+                if path.startswith("/v1/platform/bad-token/"):
+                    token += "\r\nX-Smuggled: 1"  # no header can carry it; requests would quote it
                 server.tokens.append(token)
                 self._send(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
                 return
