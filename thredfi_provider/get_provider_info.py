@@ -9,8 +9,10 @@ from thredfi_provider.version import __version__
 INTEGRATION = "Thredfi"
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["schema", "port"],
+    "hidden-fields": ["schema"],
     "relabeling": {"login": "Partner UUID", "password": "API key", "host": "Environment or base URL"},
+    # The port is shown: "Test" in Airflow 3.3's connection list sends the form's port (0 when the
+    # field is hidden), which the api-server compares with the stored one.
     "placeholders": {
         "login": "00000000-0000-0000-0000-000000000000",
         "password": "Thredfi partner API key",
@@ -18,7 +20,19 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     },
 }
 
+# Every extra the connection parser reads (hooks/connection.py derives its numbers from this), the
+# form shows, and docs/connection.md lists: one list, held equal by tests/hooks/test_connection_config.py.
 CONN_FIELDS: dict[str, Any] = {
+    "base_url": {
+        "label": "Base URL",
+        "description": "Overrides the host when you keep the URL in the extras.",
+        "schema": {"type": ["string", "null"]},
+    },
+    "scheme": {
+        "label": "Scheme",
+        "description": "For a host without one: https (default), or http for a local sandbox.",
+        "schema": {"type": ["string", "null"], "enum": ["https", "http", None]},
+    },
     "timeout": {
         "label": "Timeout (s)",
         "description": "Each socket operation (connect, each read) in seconds.",
@@ -40,10 +54,25 @@ CONN_FIELDS: dict[str, Any] = {
         "ends the call with a retryable error.",
         "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": 120},
     },
+    "backoff_initial": {
+        "label": "Backoff start (s)",
+        "description": "The first wait between retries; exponential with full jitter after it.",
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": 0.5},
+    },
+    "backoff_max": {
+        "label": "Backoff cap (s)",
+        "description": "The longest wait between two retries.",
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": 30},
+    },
     "page_size": {
         "label": "Page size",
         "description": "Records per list page (Thredfi allows at most 100).",
         "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 100, "default": 100},
+    },
+    "pool_size": {
+        "label": "Connection pool",
+        "description": "HTTP connections kept alive per host.",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "default": 32},
     },
     "verify": {
         "label": "Verify TLS",

@@ -229,6 +229,19 @@ def test_an_echoed_basic_header_from_the_token_endpoint_is_redacted(hostile):
     assert hostile.api_key not in text
 
 
+def test_a_token_no_header_can_carry_is_refused_without_quoting_it(hostile):
+    """``requests`` would refuse the header by quoting its value (the token) in its exception."""
+    settings = ClientSettings(
+        f"{hostile.base_url}/v1/platform/bad-token", hostile.partner_id, hostile.api_key
+    )
+    with pytest.raises(ThredfiError, match="characters a bearer token cannot carry") as caught:
+        ThredfiClient(settings).request("GET", "businesses/")
+    assert hostile.tokens
+    text = f"{caught.value!r} {caught.value.to_dict()}"
+    assert all(token.split("\r")[0] not in text for token in hostile.tokens)
+    assert [seen.path for seen in hostile.seen] == ["/v1/platform/bad-token/v1/platform/oauth2/token/"]
+
+
 def test_a_plain_drf_validation_body_keeps_its_field_paths(hostile):
     client = client_for(hostile)
     with pytest.raises(ThredfiValidationError) as caught:
@@ -238,3 +251,17 @@ def test_a_plain_drf_validation_body_keeps_its_field_paths(hostile):
         "customer_id": "This field is required.",
     }
     assert "line_items[1].unit_price: A valid integer is required." in str(caught.value)
+
+
+def test_https_to_a_plain_http_server_says_so(thredfi_sandbox):
+    """``host: https://127.0.0.1:<sandbox port>`` used to fail with a bare ``SSLError``."""
+    from thredfi_provider.client.errors import ThredfiConnectionError
+
+    settings = ClientSettings(f"https://127.0.0.1:{thredfi_sandbox.port}", thredfi_sandbox.partner_id,
+                              thredfi_sandbox.api_key, max_retries=0)  # fmt: skip
+    with pytest.raises(ThredfiConnectionError) as caught:
+        ThredfiClient(settings).request("GET", "businesses/")
+    message = str(caught.value)
+    assert "answered in plain HTTP, not TLS" in message
+    assert f"http://127.0.0.1:{thredfi_sandbox.port}" in message
+    assert thredfi_sandbox.api_key not in message

@@ -119,3 +119,66 @@ def test_building_a_client_does_not_hold_the_cache_lock(monkeypatch):
     assert held, "the client should register its secrets"
     assert not any(held)
     hook_module.clear_shared_clients()
+
+
+# ------------------------------------------------------------------ one list: form, parser, docs
+
+
+def test_the_form_the_parser_and_the_docs_name_the_same_extras():
+    import re
+    from pathlib import Path
+
+    from thredfi_provider.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+
+    docs = (Path(__file__).parents[2] / "docs" / "connection.md").read_text()
+    rows = [line for line in docs.splitlines() if line.startswith("| extra ")]
+    documented = {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert documented == set(CONN_FIELDS)
+    assert "port" not in UI_FIELD_BEHAVIOUR["hidden-fields"]  # documented, so shown
+    assert "| `port` |" in docs
+
+
+@pytest.mark.parametrize("name", sorted(["timeout", "attempt_timeout", "max_retries", "max_retry_seconds",
+                                         "backoff_initial", "backoff_max", "page_size", "pool_size"]))  # fmt: skip
+def test_every_numeric_extra_in_the_form_reaches_the_client(name):
+    from thredfi_provider.get_provider_info import CONN_FIELDS
+
+    kind = CONN_FIELDS[name]["schema"]["type"]
+    value = 7 if "integer" in kind else 7.5
+    settings = settings_from_connection(conn(extra={name: value}))
+    assert getattr(settings, name) == value
+
+
+def test_the_text_extras_in_the_form_reach_the_client():
+    assert settings_from_connection(
+        conn(host="127.0.0.1:8765", extra={"scheme": "http"})
+    ).base_url.startswith("http://127.0.0.1:8765")
+    assert settings_from_connection(
+        conn(host="", extra={"base_url": "https://api.thredfi.com"})
+    ).base_url.startswith("https://api.thredfi.com")
+    assert settings_from_connection(conn(extra={"verify": False})).verify is False
+
+
+def test_the_sandboxs_connection_parses_without_airflows_short_secret_warning(
+    thredfi_sandbox, monkeypatch, capfd, caplog
+):
+    """``?scheme=http`` made Airflow log "Skipping masking ... too short" on every parse."""
+    from airflow.sdk._shared.secrets_masker.secrets_masker import SecretsMasker
+
+    from thredfi_provider.hooks.thredfi import ThredfiHook
+
+    monkeypatch.setattr(SecretsMasker, "_has_warned_short_secret", False)  # Airflow warns once a process
+    for form in (thredfi_sandbox.connection_uri(), thredfi_sandbox.connection_json()):
+        monkeypatch.setenv("AIRFLOW_CONN_THREDFI_FORMS", form)
+        ok, message = ThredfiHook("thredfi_forms").test_connection()
+        assert ok, message
+    logged = capfd.readouterr()
+    assert "too short" not in logged.out + logged.err + caplog.text
+
+
+def test_the_sandbox_cli_prints_a_connection_to_paste():
+    from thredfi_provider.sandbox.__main__ import connection_help
+
+    text = connection_help('{"conn_type": "thredfi", "host": "http://127.0.0.1:8765"}')
+    assert "export AIRFLOW_CONN_THREDFI_DEFAULT='{" in text
+    assert "airflow connections add thredfi_default --conn-json '{" in text

@@ -69,7 +69,7 @@ class Transport:
                 reason = (
                     "no complete answer within the attempt's deadline"
                     if left is not None and left <= 0
-                    else f"{type(exc).__name__} talking to Thredfi"
+                    else _tls_reason(exc, url) or f"{type(exc).__name__} talking to Thredfi"
                 )
                 raise ThredfiConnectionError(reason, method=method, path=urlsplit(url).path) from None
 
@@ -102,6 +102,30 @@ class Transport:
             **kwargs,
         )
         return session.send(prepared, timeout=timeout, allow_redirects=True)
+
+
+# What OpenSSL says when the other end answers a TLS hello in plain text (versions differ).
+_PLAIN_HTTP_SIGNS = ("wrong_version_number", "wrong version number", "record layer failure", "http_request")
+
+
+def _tls_reason(exc: Exception, url: str) -> str | None:
+    """A TLS failure explained, when it is one: most often an https URL for a plain-http server."""
+    if not isinstance(exc, requests.exceptions.SSLError):
+        return None
+    parts = urlsplit(url)
+    where = f"{parts.hostname}:{parts.port or 443}"
+    if any(sign in str(exc).lower() for sign in _PLAIN_HTTP_SIGNS):
+        return (
+            f"TLS handshake with {where} failed: it answered in plain HTTP, not TLS. For a local sandbox "
+            f"(thredfi-sandbox) give the host as http://{where} (an environment name such as 'sandbox' "
+            "means Thredfi's own https://sandbox.thredfi.com)"
+        )
+    if "certificate" in str(exc).lower():
+        return (
+            f"TLS certificate of {where} was not trusted; set the connection's extra 'verify' to the "
+            "path of your CA bundle"
+        )
+    return f"TLS error talking to Thredfi at {where}"
 
 
 def read_json(response: requests.Response) -> Any:

@@ -13,19 +13,16 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from thredfi_provider.client.settings import ClientSettings, InsecureURLError, resolve_base_url
+from thredfi_provider.get_provider_info import CONN_FIELDS
 
 ENVIRONMENT_NAMES = frozenset({"production", "staging", "development", "sandbox"})
 _TRUE = frozenset({"true", "yes", "on"})
 _FALSE = frozenset({"false", "no", "off"})
+# The numeric extras, from the one list the form and the docs use too.
 _NUMBERS: dict[str, type[int] | type[float]] = {
-    "timeout": float,
-    "attempt_timeout": float,
-    "max_retries": int,
-    "max_retry_seconds": float,
-    "page_size": int,
-    "pool_size": int,
-    "backoff_initial": float,
-    "backoff_max": float,
+    name: int if "integer" in spec["schema"]["type"] else float
+    for name, spec in CONN_FIELDS.items()
+    if {"integer", "number"} & set(spec["schema"]["type"])
 }
 
 

@@ -67,6 +67,17 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     )
 
 
+def connection_help(connection: str) -> str:
+    """What to paste into Airflow: the host is the sandbox's http:// URL, so no ``scheme`` extra is
+    needed (the environment name ``sandbox`` means Thredfi's own https://sandbox.thredfi.com)."""
+    return (
+        "Point Airflow at it (the key is this sandbox's, not a secret):\n"
+        f"  export AIRFLOW_CONN_THREDFI_DEFAULT='{connection}'\n"
+        "or\n"
+        f"  airflow connections add thredfi_default --conn-json '{connection}'"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     config = config_from_args(args)
@@ -75,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     server = SandboxServer(config, host=args.host, port=args.port).start()
     mode = " in strict mode" if config.strict else ""
     print(f"Thredfi sandbox listening on {server.base_url} (partner {server.partner_id}){mode}", flush=True)
+    print(connection_help(server.connection_json()), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -66,8 +66,10 @@ class SandboxServer:
         """An Airflow connection URI pointing at this sandbox (for ``AIRFLOW_CONN_*``)."""
         from urllib.parse import quote
 
+        # The URL as an extra, not ``?scheme=http``: Airflow warns that it cannot mask "http" (too
+        # short) whenever it parses such a URI.
         login, password = quote(self.partner_id, safe=""), quote(self.api_key, safe="")
-        return f"{conn_type}://{login}:{password}@{self.host}:{self.port}/?scheme=http"
+        return f"{conn_type}://{login}:{password}@/?base_url={quote(self.base_url, safe='')}"
 
     def connection_json(self, conn_type: str = "thredfi") -> str:
         """The same connection in Airflow's JSON form."""
