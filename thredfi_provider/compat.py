@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from airflow import __version__ as AIRFLOW_VERSION_STRING
 
 if TYPE_CHECKING:
+    from airflow.exceptions import AirflowProviderDeprecationWarning
     from airflow.providers.common.compat.connection import get_async_connection
     from airflow.sdk import (
         Asset,
@@ -75,6 +76,7 @@ __all__ = [
     "AirflowException",
     "AirflowFailException",
     "AirflowNotFoundException",
+    "AirflowProviderDeprecationWarning",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "Asset",
@@ -128,6 +130,7 @@ _OWN_PATHS: dict[str, tuple[str, ...]] = {
     "BaseTrigger": ("airflow.triggers.base",),
     "TriggerEvent": ("airflow.triggers.base",),
     "get_async_connection": ("airflow.providers.common.compat.connection",),
+    "AirflowProviderDeprecationWarning": ("airflow.exceptions",),
 }
 # Where Airflow 3 keeps a name, tried first on 3.x so a DAG file pays nothing beyond the
 # ``airflow.sdk`` it already imported (common-compat's import costs a few ms per parse). A name

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thredfi_provider.compat import BaseOperator
 from thredfi_provider.hooks.thredfi import ThredfiHook
+
+if TYPE_CHECKING:
+    from thredfi_provider.client.client import ThredfiClient
 
 
 class ThredfiBaseOperator(BaseOperator):
@@ -28,12 +31,23 @@ class ThredfiBaseOperator(BaseOperator):
     def hook(self) -> ThredfiHook:
         return ThredfiHook(thredfi_conn_id=self.thredfi_conn_id)
 
+    def client(self) -> ThredfiClient:
+        """The hook's shared client; a missing or malformed connection fails without retries."""
+        with task_state_from_errors():
+            return self.hook.get_conn()
+
 
 @contextmanager
 def task_state_from_errors() -> Generator[None]:
-    """Permanent Thredfi errors fail the task without retries; transient ones keep Airflow's retries."""
+    """Permanent errors fail the task without retries; transient ones keep Airflow's retries.
+
+    Permanent: a 4xx, a record refused before sending, a malformed connection, a connection that
+    does not exist. Retrying those only delays the message by the retries' backoff (five minutes
+    and more with the examples' defaults), and each retry fails the same way.
+    """
     from thredfi_provider.client.errors import ThredfiError
-    from thredfi_provider.compat import AirflowFailException
+    from thredfi_provider.compat import AirflowFailException, AirflowNotFoundException
+    from thredfi_provider.hooks.connection import ThredfiConnectionConfigError
 
     try:
         yield
@@ -41,3 +55,7 @@ def task_state_from_errors() -> Generator[None]:
         if exc.retryable:
             raise
         raise AirflowFailException(str(exc)) from exc
+    except ThredfiConnectionConfigError as exc:
+        raise AirflowFailException(str(exc)) from exc
+    except AirflowNotFoundException as exc:
+        raise AirflowFailException(f"{exc} (create it, then clear the task; a retry cannot find it)") from exc

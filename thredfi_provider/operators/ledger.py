@@ -41,7 +41,9 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
     :param date_from: first entry date (inclusive); default: the data interval's start.
     :param date_to: last entry date (inclusive); default: the day before the interval's end.
     :param reports: also write ``profit-and-loss`` (and/or ``balance-sheet``) beside the file.
-    :param conn_id: object storage connection for ``path`` (e.g. an ``aws`` connection).
+    :param path_conn_id: object storage connection for ``path`` (e.g. an ``aws`` connection); every
+        operator names its storage connection after its path argument (``details_conn_id``,
+        ``state_conn_id``, ``report_conn_id``). ``conn_id`` is its deprecated name (removal in 2.0).
 
     .. seealso:: :doc:`/operators/ledger`
     """
@@ -56,16 +58,29 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
         date_from: str | None = None,
         date_to: str | None = None,
         reports: Sequence[str] = (),
+        path_conn_id: str | None = None,
         conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if conn_id is not None:
+            import warnings
+
+            from thredfi_provider.compat import AirflowProviderDeprecationWarning
+
+            warnings.warn(
+                "ThredfiExportLedgerOperator(conn_id=...) is deprecated and will be removed in 2.0; "
+                "use path_conn_id=..., named like every operator's storage connection",
+                AirflowProviderDeprecationWarning,
+                stacklevel=2,
+            )
+            path_conn_id = path_conn_id or conn_id
         self.business_id = business_id
         self.path = path
         self.date_from = date_from
         self.date_to = date_to
         self.reports = list(reports)
-        self.conn_id = conn_id
+        self.path_conn_id = path_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         from thredfi_provider.compat import ObjectStoragePath
@@ -73,7 +88,7 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
         start, end = interval_dates(context)
         date_from = self.date_from or start.isoformat()
         date_to = self.date_to or end.isoformat()
-        target = ObjectStoragePath(self.path, conn_id=self.conn_id)
+        target = ObjectStoragePath(self.path, conn_id=self.path_conn_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         rows = entries = 0
         with task_state_from_errors():
@@ -97,7 +112,7 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
                     else {"as_of_date": date_to}
                 )
                 body = client.report(self.business_id, report, **params)
-                sibling = ObjectStoragePath(f"{self.path}.{report}.json", conn_id=self.conn_id)
+                sibling = ObjectStoragePath(f"{self.path}.{report}.json", conn_id=self.path_conn_id)
                 with sibling.open("w") as out:  # type: ignore[no-untyped-call]
                     json.dump(body, out)
         self.log.info("Exported %d journal lines from %d entries to %s", rows, entries, target)

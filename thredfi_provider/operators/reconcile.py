@@ -51,6 +51,8 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
     :param window_end: ... and before this day (exclusive), like a data interval.
     :param report_path: also write the full report as JSON to this path or URL
         (an ``ObjectStoragePath``: ``file://``, ``s3://`` ...).
+    :param report_conn_id: the object storage connection for ``report_path`` (as ``details_conn_id``
+        is for a sync's ``details_path``); a connection inside the URL (``s3://conn@bucket/``) works too.
     :param fail_on_drift: fail the task when anything is missing, extra or different.
 
     Returns ``{"clean", "resource", "window", "summary", "businesses": {business_id: {"missing",
@@ -62,6 +64,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
 
     template_fields: Sequence[str] = (
         "thredfi_conn_id", "resource", "records", "business_id", "window_start", "window_end", "report_path",
+        "report_conn_id",
     )  # fmt: skip
     what: ClassVar[str] = "records"
 
@@ -74,6 +77,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         window_start: str | None = None,
         window_end: str | None = None,
         report_path: str | None = None,
+        report_conn_id: str | None = None,
         fail_on_drift: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -86,6 +90,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         self.window_start = window_start
         self.window_end = window_end
         self.report_path = report_path
+        self.report_conn_id = report_conn_id
         self.fail_on_drift = fail_on_drift
 
     def _sync_class(self) -> type[ThredfiSyncOperator[Any]]:
@@ -116,7 +121,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
 
         sync = self._sync_class()
         model = sync.model()
-        client = self.hook.get_conn()
+        client = self.client()
         grouped: dict[str, list[tuple[str, RecordModel]]] = {}
         invalid: list[dict[str, str]] = []
         for index, raw in enumerate(load_records(self.records, context)):
@@ -215,7 +220,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
     def _write(self, report: dict[str, Any]) -> None:
         from thredfi_provider.compat import ObjectStoragePath
 
-        path = ObjectStoragePath(str(self.report_path))
+        path = ObjectStoragePath(str(self.report_path), conn_id=self.report_conn_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
         self.log.info("Thredfi reconciliation report written to %s", path)
