@@ -118,3 +118,21 @@ def evaluate(
     except ThredfiTransientError as exc:
         log.warning("Thredfi not reachable right now, will look again: %s", exc)
         return Outcome(False, reason=f"transient: {exc}")
+
+
+def describe_match(query: ResourceQuery | Mapping[str, Any], value: Any) -> str:
+    """What matched, for the log line a person reads when the sensor succeeds.
+
+    The record's id and external_id and the fields the condition named, with their values; for a
+    list query, how many matched and the first ids.
+    """
+    asked = query.to_dict() if isinstance(query, ResourceQuery) else dict(query)
+    resource = str(asked.get("resource", "record"))
+    if isinstance(value, Mapping) and "count" in value and "ids" in value and "id" not in value:
+        ids = ", ".join(str(i) for i in value.get("ids") or [])
+        return f"{value['count']} {resource} record(s) matched {asked.get('filters') or {}}: {ids}"
+    if not isinstance(value, Mapping):
+        return f"{resource} matched"
+    named = [f"{name}={value.get(name)!r}" for name in (asked.get("condition") or {})]
+    who = f"{resource} {value.get('external_id') or ''} (id {value.get('id')})".replace("  ", " ")
+    return who + (" with " + ", ".join(named) if named else " matched")

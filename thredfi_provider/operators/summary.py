@@ -34,6 +34,7 @@ INLINE_BYTES = 48 * 1024  # the whole report inline up to this much JSON
 MAX_XCOM_BYTES = 64 * 1024  # never more than this in XCom
 INLINE_RECORDS = 2_000  # past this many records the report cannot be inline; stop keeping ids
 FIRST_ENTRIES = 10  # failures and conflicts quoted in a large batch's XCom
+LOGGED_UPDATES = 100  # updated records named with their changed fields at INFO; the rest at DEBUG
 CLIP_CHARS = 400  # a quoted value longer than this is shortened in XCom (the report has it whole)
 
 
@@ -97,7 +98,12 @@ class BatchSummary:
             setattr(self, outcome.state, getattr(self, outcome.state) + 1)
             if outcome.state == "updated" and outcome.changed:
                 line["changed"] = list(outcome.changed)
-                log.debug("Thredfi record %r updated: %s", label, ", ".join(outcome.changed))
+                level = logging.INFO if self.updated <= LOGGED_UPDATES else logging.DEBUG
+                log.log(level, "Thredfi record %r updated: %s", label, ", ".join(outcome.changed))
+                if self.updated == LOGGED_UPDATES:
+                    log.info(
+                        "Thredfi: further updates are logged at DEBUG; every one is in the details report"
+                    )
             elif outcome.state == "unverified":
                 line["unverified"] = list(outcome.changed)
                 log.info(

@@ -152,7 +152,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
 
         summary = BatchSummary(keep_all_ids=self.legacy_summary_xcom)
         seen = SeenKeys()
-        run = SyncRun(self, self.hook.get_conn(), summary, seen, stamp=run_stamp(context))
+        run = SyncRun(self, self.client(), summary, seen, stamp=run_stamp(context))
         records = iter_records(self.records, context)
         try:
             run.run(records)
@@ -164,7 +164,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
             enforce_policy(
                 summary, fail_on_error=self.fail_on_error, max_failures=self.max_failures,
                 on_conflict="warn" if self.plan_only else self.on_conflict, what=self.what,
-                details=value.get("details"),
+                details=value.get("details"), scope=run.progress.where(sorted(run.lookups)),
             )  # fmt: skip
             return self.result(summary, value)
         finally:

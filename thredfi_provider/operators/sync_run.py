@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from thredfi_provider.operators.job_runner import Job, Outcome, run_jobs
+from thredfi_provider.operators.progress import Progress, known_length
 from thredfi_provider.operators.sync_fields import LOCAL, asks_for_state, wire_names
 from thredfi_provider.operators.sync_options import REMOVALS
 from thredfi_provider.operators.sync_state import SyncState, changed_fields, fingerprint
@@ -55,6 +56,7 @@ class SyncRun:
         self.lookups: dict[str, BusinessLookups] = {}
         self.states: dict[str, SyncState] = {}
         self.refreshing: set[str] = set()
+        self.progress = Progress(op.what, client.stats, known_length(op.records))
 
     def run(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Chunk by chunk: validate all, send, save the states; then mirror mode's removals."""
@@ -66,6 +68,7 @@ class SyncRun:
             self.summary.validation_failures += self.summary.failed_count - refused
             run_jobs(self.jobs(grouped), self.summary, self.op.max_workers, on_done=self.done)
             self.save()  # after the chunk's requests: a crash costs a resend, never a lie
+            self.progress.chunk_done(self.summary)
         self.mirror()
         self.save(final=True)
 
@@ -158,6 +161,7 @@ class SyncRun:
 
     def done(self, job: Job, result: Outcome | ThredfiError) -> None:
         """How a record ended, into its business's state (the pool's results, on this thread)."""
+        self.progress.record_done(self.summary)
         if isinstance(result, Outcome):
             self._remember(job.business_id, job.label, result.record_id, job.fingerprint, result.state)
             return

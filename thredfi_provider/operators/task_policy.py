@@ -30,6 +30,7 @@ def enforce_policy(
     on_conflict: str,
     what: str,
     details: str | None = None,
+    scope: str | None = None,
 ) -> None:
     """Log the summary once, then decide the task state.
 
@@ -41,16 +42,16 @@ def enforce_policy(
     n_failed, n_conflicts = summary.failed_count, summary.conflict_count
     counts = (summary.created, summary.updated, summary.unchanged, summary.voided, n_conflicts, n_failed)
     log.info(
-        "Thredfi %s: %d created, %d updated, %d unchanged, %d voided, %d conflicts, %d failed", what, *counts
-    )
+        "Thredfi %s: %d created, %d updated, %d unchanged, %d voided, %d conflicts, %d failed%s%s",
+        what, *counts, f"; {scope}" if scope else "",
+        f"; every record's outcome is in {details}" if details else "",
+    )  # fmt: skip
     for entry in failed[:50]:
         log.warning("Thredfi %s %r failed: %s", what, entry["external_id"], entry["error"])
     for entry in conflicts[:50]:
         log.warning(
             "Thredfi %s %r in conflict on %s: %s", what, entry["external_id"], entry["field"], entry["reason"]
         )
-    if details:
-        log.info("Thredfi %s: every record's outcome is in %s", what, details)
     report = f" (every record's outcome: {details})" if details else ""
     allowed = max_failures if max_failures is not None else (0 if fail_on_error else n_failed)
     if n_failed > allowed:

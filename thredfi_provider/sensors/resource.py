@@ -83,7 +83,7 @@ class ThredfiResourceSensor(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue | bool:
         from thredfi_provider.client.errors import ThredfiError
         from thredfi_provider.compat import AirflowFailException
-        from thredfi_provider.hooks.status import normalise_condition
+        from thredfi_provider.hooks.status import describe_match, normalise_condition
 
         _, predicate = normalise_condition(self.condition)
         try:
@@ -93,6 +93,7 @@ class ThredfiResourceSensor(BaseSensorOperator):
         if not outcome.met:
             self.log.info("Thredfi %s not ready: %s", self.resource, outcome.reason)
             return False
+        self.log.info("Thredfi sensor matched: %s", describe_match(self._query(), outcome.value))
         return PokeReturnValue(is_done=True, xcom_value=outcome.value)
 
     def execute(self, context: Context) -> Any:
@@ -121,7 +122,11 @@ class ThredfiResourceSensor(BaseSensorOperator):
 
         status = event.get("status") if isinstance(event, dict) else None
         if status == "success":
-            return event.get("value") if isinstance(event, dict) else None
+            from thredfi_provider.hooks.status import describe_match
+
+            value = event.get("value") if isinstance(event, dict) else None
+            self.log.info("Thredfi sensor matched: %s", describe_match(self._query(), value))
+            return value
         if status in ("failure", "timeout"):
             message = str(event.get("message") or status) if isinstance(event, dict) else status
         else:
