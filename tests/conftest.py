@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -111,3 +112,10 @@ def fast_conn(monkeypatch):
         return "thredfi_default"
 
     return point
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """The session's Airflow metadata database, migrated once (``dag.test()`` needs its tables)."""
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, timeout=300)

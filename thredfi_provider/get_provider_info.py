@@ -87,6 +87,14 @@ CONN_FIELDS: dict[str, Any] = {
 }
 
 
+ASSET_URIS: dict[str, Any] = {
+    "schemes": ["thredfi"],
+    "handler": "thredfi_provider.assets.sanitize_uri",
+    "factory": "thredfi_provider.assets.create_asset",
+    "to_openlineage_converter": "thredfi_provider.assets.convert_asset_to_openlineage",
+}
+
+
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-thredfi",
@@ -123,6 +131,9 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {"integration-name": INTEGRATION, "python-modules": ["thredfi_provider.triggers.resource"]}
         ],
+        # Airflow 3 reads asset-uris, 2.11 dataset-uris: one scheme, one normaliser, for both.
+        "asset-uris": [ASSET_URIS],
+        "dataset-uris": [ASSET_URIS],
         "connection-types": [
             {
                 "connection-type": "thredfi",

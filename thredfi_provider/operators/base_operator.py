@@ -31,6 +31,17 @@ class ThredfiBaseOperator(BaseOperator):
     def hook(self) -> ThredfiHook:
         return ThredfiHook(thredfi_conn_id=self.thredfi_conn_id)
 
+    #: What the last ``execute`` read and wrote (see :func:`~.lineage.lineage`); set by each operator.
+    lineage_facts: dict[str, Any] | None = None
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """What this run read and wrote, for Airflow's OpenLineage listener (:doc:`/lineage`)."""
+        if self.lineage_facts is None:
+            return None
+        from thredfi_provider.operators.lineage import lineage
+
+        return lineage(**self.lineage_facts)
+
     def client(self) -> ThredfiClient:
         """The hook's shared client; a missing or malformed connection fails without retries."""
         with task_state_from_errors():

@@ -116,6 +116,11 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
                 with sibling.open("w") as out:  # type: ignore[no-untyped-call]
                     json.dump(body, out)
         self.log.info("Exported %d journal lines from %d entries to %s", rows, entries, target)
+        files = [str(target), *(f"{self.path}.{report}.json" for report in self.reports)]
+        self.lineage_facts = {
+            "base_url": client.settings.base_url, "resource_path": JOURNAL_ENTRY.path,
+            "written": {self.business_id: rows}, "files": files, "read_only": True,
+        }  # fmt: skip
         return {
             "path": str(target),
             "rows": rows,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence, Sized
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_SECONDS = 30.0
+WRITES = frozenset({"created", "updated", "voided", "removed"})
 
 
 class Progress:
@@ -41,6 +43,7 @@ class Progress:
         self.sent_before, self.retries_before = stats.requests, stats.retries
         self.last = self.started
         self.chunks = 0
+        self.written: Counter[str] = Counter()  # rows each business received (for lineage)
 
     @property
     def elapsed(self) -> float:
@@ -50,7 +53,9 @@ class Progress:
     def requests(self) -> int:
         return self.stats.requests - self.sent_before
 
-    def record_done(self, summary: BatchSummary) -> None:
+    def record_done(self, summary: BatchSummary, business_id: str, state: str | None) -> None:
+        if state in WRITES:
+            self.written[business_id] += 1
         if self.clock() - self.last >= PROGRESS_SECONDS:
             self._line(summary)
 
@@ -73,6 +78,15 @@ class Progress:
             self.what, f"{done:,}", of, elapsed, rate, summary.created, summary.updated, summary.unchanged,
             summary.failed_count, f"{self.requests:,}", f"{self.stats.retries - self.retries_before:,}", eta,
         )  # fmt: skip
+
+    def lineage(
+        self, base_url: str, op: Any, businesses: Iterable[str], value: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """What :func:`~.lineage.lineage` needs of this run: the rows each business received (none in a
+        dry run), the source, the details report."""
+        written = {b: 0 if op.plan_only else self.written[b] for b in businesses}
+        return {"base_url": base_url, "resource_path": op.resource.path, "written": written,
+                "source": op.records, "files": [value.get("details")]}  # fmt: skip
 
     def where(self, businesses: Sequence[str]) -> str:
         """The end line's tail: which businesses, how long, what it cost."""

@@ -1,10 +1,9 @@
 """One execution of a sync operator: per business its lookups, its plan and its sync state.
 
-Per record, before anything is sent: the state says it is settled (``unchanged``, 0 requests;
-not during a full refresh); or it knows the Thredfi id and which plain fields changed (one
-PUT/PATCH to that id, :func:`apply_known`); or the plan (:mod:`.sync_plan`) finds what Thredfi
-holds, per record or by one concurrent pass. States are saved after each chunk; after the last,
-mirror mode removes what left the source.
+Per record, before anything is sent: the state says it is settled (``unchanged``, 0 requests; not
+during a full refresh); or it knows the Thredfi id and which plain fields changed (one PUT/PATCH to
+that id, :func:`apply_known`); or the plan (:mod:`.sync_plan`) finds what Thredfi holds, per record
+or by one concurrent pass. States are saved after each chunk; then mirror mode removes what left.
 """
 
 from __future__ import annotations
@@ -98,8 +97,6 @@ class SyncRun:
             )
         return self.lookups[business_id]
 
-    # ------------------------------------------------------------------ one chunk
-
     def jobs(self, grouped: Mapping[str, list[tuple[str, RecordModel]]]) -> Iterator[Job]:
         """Each record's job, built as the pool asks for it; settled records cost nothing."""
         for business_id, items in grouped.items():
@@ -127,9 +124,8 @@ class SyncRun:
 
         op, business_id = self.op, lookups.business_id
         try:
-            # Changed since it was last applied (a conflict or failure since keeps what was applied),
-            # in fields a write to its id carries: a void, an archive or their undoing needs the
-            # record's state (read through the plan), and a dry run plans from what is held.
+            # Changed since last applied, in fields a write to its id carries: a void, an archive or
+            # their undoing needs the record's state (read through the plan), as does a dry run.
             changed = changed_fields(entry.fields, fields) if entry is not None and fields is not None else ()
             known = (
                 entry is not None and entry.holds_id and bool(entry.fields)  # a baseline was applied
@@ -161,7 +157,7 @@ class SyncRun:
 
     def done(self, job: Job, result: Outcome | ThredfiError) -> None:
         """How a record ended, into its business's state (the pool's results, on this thread)."""
-        self.progress.record_done(self.summary)
+        self.progress.record_done(self.summary, job.business_id, getattr(result, "state", None))
         if isinstance(result, Outcome):
             self._remember(job.business_id, job.label, result.record_id, job.fingerprint, result.state)
             return
@@ -191,6 +187,9 @@ class SyncRun:
             value["dry_run"] = True
         if self.summary.mirror_skipped:
             value["mirror_skipped"] = self.summary.mirror_skipped
+        self.op.lineage_facts = self.progress.lineage(
+            self.client.settings.base_url, self.op, self.lookups, value
+        )
         return value
 
     # ------------------------------------------------------------------ mirror mode
