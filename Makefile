@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install test lint typecheck package unit test-slow test-compat test-newest lock demo demo-ui bench docs clean
+.PHONY: install test lint typecheck package unit test-system test-slow test-compat test-newest lock demo demo-ui bench docs clean
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "not slow and not system" $(PYTEST_ARGS)
+
+# The example DAGs end to end against THREDFI_SYSTEM_HOST/_PARTNER/_KEY, or against the strict
+# sandbox this starts when they are unset (what CI runs). docs/testing.md: what a run leaves behind.
+test-system: $(STAMP)
+	$(BIN)/python scripts/system.py $(PYTEST_ARGS)
 
 # Heavier variants: airflow standalone, large fault runs (documented in docs/testing).
 test-slow: $(STAMP)

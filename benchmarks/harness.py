@@ -8,9 +8,7 @@ run, because these machines are too noisy for absolute times to mean anything.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Generator, Sequence
@@ -52,31 +50,13 @@ class Sandbox:
         return int(counters.get("partner_token", 0)) + int(counters.get("business_token", 0))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def sandbox(*flags: str) -> Generator[Sandbox]:
     """``python -m thredfi_provider.sandbox`` on a free loopback port, stopped on exit."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "thredfi_provider.sandbox", "--port", str(port),
-         "--partner-id", PARTNER_ID, "--api-key", API_KEY, *flags],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "listening" not in line:
-        process.kill()
-        raise RuntimeError(f"sandbox did not start: {line}{process.stdout.read()}")
-    try:
-        yield Sandbox(f"http://127.0.0.1:{port}", process)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    from thredfi_provider.sandbox.process import sandbox_process
+
+    with sandbox_process(PARTNER_ID, API_KEY, *flags) as (base_url, process):
+        yield Sandbox(base_url, process)
 
 
 def use_connection(box: Sandbox) -> None:

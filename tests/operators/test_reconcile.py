@@ -104,3 +104,26 @@ def test_a_thousand_record_drift_check_costs_pages_not_records(box):
     cost = api_requests() - before
     assert report["clean"], report["summary"]
     assert cost <= 1_000 / 100 + 1 * 3, cost
+
+
+def test_payments_the_published_read_cannot_name_are_unverifiable_not_missing(box):
+    """The strict sandbox answers payment reads in the published shape, with no external_id: a
+    reconcile must not call the payments it synced missing, nor call the check complete."""
+    from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
+
+    sandbox, _, business_id = box
+    run(ThredfiSyncInvoicesOperator(task_id="s", business_id=business_id, records=[invoice(1, cents=5_000)]))
+    payments = [{"external_id": "pay-1", "amount_cents": 5_000, "payment_date": "2024-03-10",
+                 "allocations": [{"invoice_external_id": "inv-1", "amount_cents": 5_000}]}]  # fmt: skip
+    run(ThredfiSyncPaymentsOperator(task_id="p", business_id=business_id, records=payments))
+    report = run(ThredfiReconcileOperator(task_id="r", resource="payments", business_id=business_id,
+                                          records=payments))[0]  # fmt: skip
+    mine = report["businesses"][business_id]
+    assert mine["missing"] == []
+    if sandbox.config.strict:
+        assert mine["unverifiable"] == ["pay-1"]
+        assert report["clean"]
+        assert not report["complete"]
+    else:
+        assert mine["unverifiable"] == []
+        assert report["complete"]

@@ -46,6 +46,7 @@ class Index:
         self.by_external_id = Packed()
         self.by_id = Packed()
         self.duplicates: list[str] = []  # external_ids held twice: what idempotency must prevent
+        self.anonymous = 0  # records whose read carries no external_id (the published payment read)
         for record in records:
             self.add(record)
 
@@ -53,7 +54,9 @@ class Index:
         packed = json.dumps(record, separators=(",", ":")).encode()  # one copy, shared by both maps
         if record.get("id") is not None:
             self.by_id.put(str(record["id"]), packed)
-        if record.get("external_id"):
+        if "external_id" not in record:
+            self.anonymous += 1
+        elif record.get("external_id"):
             key = str(record["external_id"])
             earlier = self.by_external_id.raw(key)
             if earlier is not None and json.loads(earlier).get("id") != record.get("id"):

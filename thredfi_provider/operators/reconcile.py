@@ -55,9 +55,11 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         is for a sync's ``details_path``); a connection inside the URL (``s3://conn@bucket/``) works too.
     :param fail_on_drift: fail the task when anything is missing, extra or different.
 
-    Returns ``{"clean", "resource", "window", "summary", "businesses": {business_id: {"missing",
-    "extra", "differs", "duplicates", "counts", "totals"}}}``; ``duplicates`` are external_ids
-    Thredfi holds more than once.
+    Returns ``{"clean", "complete", "resource", "window", "summary", "businesses": {business_id:
+    {"missing", "extra", "differs", "duplicates", "unverifiable", "counts", "totals"}}}``;
+    ``duplicates`` are external_ids Thredfi holds more than once; ``unverifiable`` are source
+    records Thredfi's read cannot be matched to (the published payment read carries no
+    ``external_id``), so ``clean`` (no drift found) comes with ``complete`` (everything compared).
 
     .. seealso:: :doc:`/operators/reconcile`
     """
@@ -109,7 +111,18 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
             report = self.reconcile(context)
         if self.report_path:
             self._write(report)
+        self.lineage_facts = {
+            "base_url": self.client().settings.base_url, "read_only": True, "source": self.records,
+            "resource_path": self._sync_class().resource.path, "files": [self.report_path],
+            "written": dict.fromkeys(report["businesses"], 0),
+        }  # fmt: skip
         self.log.info("Thredfi %s reconciliation: %s", self.resource, json.dumps(report["summary"]))
+        if not report["complete"]:
+            unmatched = report["summary"]["unverifiable"]
+            self.log.warning(
+                "Thredfi %s reconciliation is incomplete: %d source records cannot be matched, because "
+                "Thredfi's read of them carries no external_id", self.resource, unmatched,
+            )  # fmt: skip
         if self.fail_on_drift and not report["clean"]:
             raise AirflowFailException(f"Thredfi {self.resource} drift: {json.dumps(report['summary'])}")
         return _bounded(report)
@@ -138,7 +151,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         }
         summary = {
             key: sum(len(b[key]) for b in businesses.values())
-            for key in ("missing", "extra", "differs", "duplicates", "unresolved")
+            for key in ("missing", "extra", "differs", "duplicates", "unresolved", "unverifiable")
         }
         summary["invalid"] = len(invalid)
         summary["source"] = sum(b["counts"]["source"] for b in businesses.values())
@@ -154,6 +167,9 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
                     invalid,
                 )
             ),
+            # No drift found is not everything compared: records Thredfi's read does not name
+            # (a payment's published read has no external_id) are counted as unverifiable.
+            "complete": not summary["unverifiable"],
             "resource": self.resource,
             "window": {"start": self.window_start, "end": self.window_end},
             "summary": summary,
@@ -170,7 +186,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         held_index = lookups.businesses() if sync.resource is BUSINESS else lookups.index(sync.resource.path)
         held_all = [r for r in held_index.by_external_id.values() if self._in_window(r)]
         report: dict[str, Any] = {
-            "missing": [], "extra": [], "differs": [], "unresolved": [],
+            "missing": [], "extra": [], "differs": [], "unresolved": [], "unverifiable": [],
             "duplicates": sorted(set(held_index.duplicates)),
         }  # fmt: skip
         totals: dict[str, dict[str, int]] = {}
@@ -187,7 +203,9 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
             held = held_index.by_external_id.get(record.external_id)
             _add(totals, lookups, "source", _amount(record, payload))
             if held is None:
-                if not getattr(record, "cancelled", False) and not getattr(record, "archived", False):
+                if held_index.anonymous:  # Thredfi's read names no external_id: cannot say missing
+                    report["unverifiable"].append(record.external_id)
+                elif not getattr(record, "cancelled", False) and not getattr(record, "archived", False):
                     report["missing"].append(record.external_id)
                 continue
             fields = {
@@ -202,7 +220,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
             _add(totals, lookups, "thredfi", _held_amount(held))
             if held.get("external_id") not in seen:
                 report["extra"].append({"external_id": held.get("external_id"), "id": held.get("id")})
-        report["counts"] = {"source": len(items), "thredfi": len(held_all)}
+        report["counts"] = {"source": len(items), "thredfi": len(held_all) + held_index.anonymous}
         report["totals"] = totals
         return report
 
