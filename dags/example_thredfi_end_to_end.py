@@ -12,6 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
+
+# Airflow's names as its own provider examples import them: common-compat resolves each on 2.11
+# to 3.3 (and the word "airflow" keeps this file visible to DAG discovery's safe mode).
+from airflow.providers.common.compat.sdk import Asset, XComArg, dag, task
 from thredfi_example_source import (
     BILLS_URI,
     DEFAULT_ARGS,
@@ -30,15 +34,17 @@ from thredfi_example_source import (
     store_ids,
 )
 
-# Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
-# keeps this file visible to DAG discovery's safe mode.
-from thredfi_provider.compat import Asset, CronDataIntervalTimetable, XComArg, dag, task
 from thredfi_provider.operators.bills import ThredfiSyncBillPaymentsOperator, ThredfiSyncBillsOperator
 from thredfi_provider.operators.businesses import ThredfiSyncBusinessesOperator
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 from thredfi_provider.operators.ledger import ThredfiExportLedgerOperator
 from thredfi_provider.operators.parties import ThredfiSyncCustomersOperator, ThredfiSyncVendorsOperator
 from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
+
+try:  # Airflow 3
+    from airflow.sdk import CronDataIntervalTimetable
+except ImportError:  # Airflow 2.11
+    from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef]
 
 
 @task

@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
+
+# Airflow's names as its own provider examples import them: common-compat resolves each on 2.11
+# to 3.3 (and the word "airflow" keeps this file visible to DAG discovery's safe mode).
+from airflow.providers.common.compat.sdk import dag, task
 from thredfi_example_source import DEFAULT_ARGS, interval_bounds, payment_records, settled_invoices, store_ids
 
-# Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
-# keeps this file visible to DAG discovery's safe mode.
-from thredfi_provider.compat import CronDataIntervalTimetable, dag, task
 from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
 from thredfi_provider.sensors.resource import ThredfiResourceSensor
+
+try:  # Airflow 3
+    from airflow.sdk import CronDataIntervalTimetable
+except ImportError:  # Airflow 2.11
+    from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef]
 
 
 @dag(

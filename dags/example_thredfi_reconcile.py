@@ -11,6 +11,10 @@ import os
 from typing import Any
 
 import pendulum
+
+# Airflow's names as its own provider examples import them: common-compat resolves each on 2.11
+# to 3.3 (and the word "airflow" keeps this file visible to DAG discovery's safe mode).
+from airflow.providers.common.compat.sdk import Param, dag, task
 from thredfi_example_source import (
     DEFAULT_ARGS,
     bill_payment_records,
@@ -20,10 +24,12 @@ from thredfi_example_source import (
     payment_records,
 )
 
-# Airflow names through the provider's one import seam (2.11 to 3.3); the word "airflow" also
-# keeps this file visible to DAG discovery's safe mode.
-from thredfi_provider.compat import CronDataIntervalTimetable, Param, dag, task
 from thredfi_provider.operators.reconcile import ThredfiReconcileOperator
+
+try:  # Airflow 3
+    from airflow.sdk import CronDataIntervalTimetable
+except ImportError:  # Airflow 2.11
+    from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef]
 
 # [START howto_dag_thredfi_reconcile]
 QUERIES = {

@@ -8,18 +8,27 @@ can check exact totals.
 The record builders live here, not in the DAG files, so the per-area DAGs and the end-to-end
 DAG select exactly the same rows: one query per kind of record. They import Airflow's SQLite
 hook inside the function, so importing this module at DAG-parse time costs nothing.
+
+Copied into a deployment as they are, the examples need only the ``examples`` extra
+(``pip install "airflow-provider-thredfi[examples]"``) and a ``thredfi_default`` connection: every
+task first runs :func:`prepare_source` (``on_execute_callback``), which uses the
+``thredfi_example_app`` connection when there is one, a SQLite file in ``$AIRFLOW_HOME`` when there
+is not, and seeds that database when it is empty.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import os
 import sqlite3
 from typing import Any
 
 import pendulum
+from airflow import __version__ as AIRFLOW_VERSION
 
-from thredfi_provider.compat import exponential_backoff
+log = logging.getLogger(__name__)
 
 APP_CONN_ID = "thredfi_example_app"
 
@@ -30,14 +39,49 @@ PAYMENTS_URI = "thredfi://example/payments"
 BILLS_URI = "thredfi://example/bills"
 LEDGER_URI = "thredfi://example/ledger"
 FIRST_DAY = dt.date(2024, 3, 1)
+# Airflow 3.2 made retry_exponential_backoff a multiplier; before, True meant doubling.
+_BACKOFF: float | bool = 2.0 if tuple(int(p) for p in AIRFLOW_VERSION.split(".")[:2]) >= (3, 2) else True
+
+
+def prepare_source(context: Any = None) -> None:
+    """Before every task: the example database exists, is seeded, and has a connection.
+
+    A copied example must not fail on a missing connection or an empty database. A problem that
+    a retry cannot fix (the sqlite provider not installed) fails the task at once.
+    """
+    from airflow.providers.common.compat.sdk import AirflowFailException, BaseHook
+
+    try:
+        import airflow.providers.sqlite  # noqa: F401 - only to say clearly what is missing
+    except ImportError:
+        raise AirflowFailException(
+            "the example DAGs read their source with the sqlite provider: "
+            'pip install "airflow-provider-thredfi[examples]"'
+        ) from None
+    try:
+        path = BaseHook.get_connection(APP_CONN_ID).host
+    except Exception as exc:
+        if type(exc).__name__ != "AirflowNotFoundException":
+            raise
+        path = os.path.join(
+            os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow")), "thredfi_example_app.db"
+        )
+        os.environ[f"AIRFLOW_CONN_{APP_CONN_ID.upper()}"] = json.dumps({"conn_type": "sqlite", "host": path})
+        log.info("No %r connection: the example database is %s (create the connection to use another)",
+                 APP_CONN_ID, path)  # fmt: skip
+    seed(path)
+
+
 # What users copy: a killed worker or a Thredfi outage longer than the client's own retry
 # budget is retried by Airflow, with growing waits. Every sync here is idempotent, so a
-# retry never duplicates.
+# retry never duplicates; an error a retry cannot fix fails the task at once (the provider's
+# operators raise AirflowFailException for those).
 DEFAULT_ARGS: dict[str, Any] = {
     "retries": 3,
     "retry_delay": dt.timedelta(seconds=30),
-    "retry_exponential_backoff": exponential_backoff(2.0),  # True (doubling) before Airflow 3.2
+    "retry_exponential_backoff": _BACKOFF,
     "max_retry_delay": dt.timedelta(minutes=10),
+    "on_execute_callback": prepare_source,
 }
 DAYS = 21
 
@@ -60,6 +104,21 @@ CREATE TABLE IF NOT EXISTS bill_payments (id INTEGER PRIMARY KEY, bill_id INTEGE
 CREATE TABLE IF NOT EXISTS trial_balance (business_id INTEGER, as_of TEXT, account_code TEXT, name TEXT,
     debit_cents INTEGER, credit_cents INTEGER, PRIMARY KEY (business_id, as_of, account_code));
 """
+
+
+def run_prefix() -> str:
+    """Put before every external_id: empty by default; a system test run sets a unique one
+    (``THREDFI_EXAMPLE_RUN_PREFIX``), so runs against a shared Thredfi environment never meet."""
+    return os.environ.get("THREDFI_EXAMPLE_RUN_PREFIX", "")
+
+
+def eid(prefix: str, row_id: Any) -> str:
+    return f"{run_prefix()}{prefix}{row_id}"
+
+
+def source_id(external_id: str, prefix: str) -> int:
+    return int(external_id.removeprefix(run_prefix() + prefix))
+
 
 # Which Thredfi id column each kind of record writes back to, and the prefix of its external id.
 WRITE_BACK = {
@@ -181,7 +240,7 @@ def store_ids(table: str, summary: dict[str, Any]) -> int:
     for external_id, thredfi_id in ids.items():
         db.run(
             f"UPDATE {table} SET {column} = ? WHERE id = ?",  # noqa: S608 - names come from WRITE_BACK
-            parameters=(thredfi_id, int(external_id.removeprefix(prefix))),
+            parameters=(thredfi_id, source_id(external_id, prefix)),
         )
     return len(ids)
 
@@ -192,7 +251,7 @@ def store_ids(table: str, summary: dict[str, Any]) -> int:
 def business_records() -> list[dict[str, Any]]:
     rows = app_db().get_records("SELECT id, name, email, country, currency FROM businesses ORDER BY id")
     return [
-        {"external_id": f"biz-{r[0]}", "legal_name": r[1], "email": r[2], "entity_type": "limited",
+        {"external_id": eid("biz-", r[0]), "legal_name": r[1], "email": r[2], "entity_type": "limited",
          "country": r[3], "base_currency": r[4]}
         for r in rows
     ]  # fmt: skip
@@ -207,7 +266,7 @@ def party_query(table: str) -> str:
     """
     prefix = WRITE_BACK[table][1]
     return (
-        f"SELECT '{prefix}' || p.id AS external_id, p.name AS company_name, p.email AS email,"  # noqa: S608
+        f"SELECT '{run_prefix()}{prefix}' || p.id AS external_id, p.name AS company_name, p.email AS email,"  # noqa: S608
         f" b.thredfi_business_id AS business_id FROM {table} p JOIN businesses b ON b.id = p.business_id"
         " WHERE b.thredfi_business_id IS NOT NULL ORDER BY p.id"
     )
@@ -231,7 +290,7 @@ def invoice_records(start: str, end: str) -> list[dict[str, Any]]:
         parameters=(start, end),
     )
     return [
-        {"external_id": f"inv-{r[0]}", "business_id": r[8], "customer_external_id": f"cust-{r[1]}",
+        {"external_id": eid("inv-", r[0]), "business_id": r[8], "customer_external_id": eid("cust-", r[1]),
          "invoice_number": r[2], "sent_at": r[3], "due_at": r[4], "cancelled": r[9] == "cancelled",
          "line_items": [{"description": r[5], "quantity": r[6], "unit_price_cents": r[7], "account_code": "4000"}]}
         for r in rows
@@ -277,8 +336,8 @@ def payment_records(start: str, end: str) -> list[dict[str, Any]]:
         parameters=(start, end),
     )
     return [
-        {"external_id": f"pay-{r[0]}", "business_id": r[4], "amount_cents": r[3], "payment_date": r[2],
-         "allocations": [{"invoice_external_id": f"inv-{r[1]}", "amount_cents": r[3]}]}
+        {"external_id": eid("pay-", r[0]), "business_id": r[4], "amount_cents": r[3], "payment_date": r[2],
+         "allocations": [{"invoice_external_id": eid("inv-", r[1]), "amount_cents": r[3]}]}
         for r in rows
     ]  # fmt: skip
 
@@ -288,14 +347,14 @@ def settled_invoices(payments: list[dict[str, Any]]) -> list[dict[str, str]]:
     db = app_db()
     settled = []
     for rec in payments:
-        invoice_id = int(rec["allocations"][0]["invoice_external_id"].removeprefix("inv-"))
+        invoice_id = source_id(rec["allocations"][0]["invoice_external_id"], "inv-")
         due, paid = db.get_first(
             "SELECT i.quantity * i.unit_price_cents, (SELECT SUM(amount_cents) FROM payments p"
             " WHERE p.invoice_id = i.id AND p.paid_on <= ?) FROM invoices i WHERE i.id = ?",
             parameters=(rec["payment_date"], invoice_id),
         )
         if paid == due:
-            settled.append({"business_id": rec["business_id"], "external_id": f"inv-{invoice_id}"})
+            settled.append({"business_id": rec["business_id"], "external_id": eid("inv-", invoice_id)})
     return settled
 
 
@@ -307,7 +366,7 @@ def bill_records(start: str, end: str) -> list[dict[str, Any]]:
         parameters=(start, end),
     )
     return [
-        {"external_id": f"bill-{r[0]}", "business_id": r[7], "vendor_external_id": f"vend-{r[1]}",
+        {"external_id": eid("bill-", r[0]), "business_id": r[7], "vendor_external_id": eid("vend-", r[1]),
          "bill_number": r[2], "bill_date": r[3], "due_at": r[4],
          "line_items": [{"description": r[5], "unit_price_cents": r[6], "account_code": "5000"}]}
         for r in rows
@@ -322,9 +381,9 @@ def bill_payment_records(start: str, end: str) -> list[dict[str, Any]]:
         parameters=(start, end),
     )
     return [
-        {"external_id": f"bpay-{r[0]}", "business_id": r[5], "vendor_external_id": f"vend-{r[4]}",
+        {"external_id": eid("bpay-", r[0]), "business_id": r[5], "vendor_external_id": eid("vend-", r[4]),
          "amount_cents": r[3], "payment_date": r[2],
-         "allocations": [{"bill_external_id": f"bill-{r[1]}", "amount_cents": r[3]}]}
+         "allocations": [{"bill_external_id": eid("bill-", r[1]), "amount_cents": r[3]}]}
         for r in rows
     ]  # fmt: skip
 
@@ -342,8 +401,8 @@ def export_targets() -> list[dict[str, Any]]:
     its own file rather than appending. The root comes from ``THREDFI_EXAMPLE_EXPORT_ROOT``."""
     root = os.environ.get("THREDFI_EXAMPLE_EXPORT_ROOT", "/tmp/thredfi-ledger")  # noqa: S108
     return [
-        {"business_id": thredfi_id, "path": f"file://{root}/biz-{source_id}/{{{{ ds }}}}.jsonl"}
-        for source_id, thredfi_id in onboarded_businesses()
+        {"business_id": thredfi_id, "path": f"file://{root}/biz-{row_id}/{{{{ ds }}}}.jsonl"}
+        for row_id, thredfi_id in onboarded_businesses()
     ]
 
 
@@ -352,7 +411,7 @@ def store_trial_balance(
 ) -> dict[str, int]:
     """Keep a trial balance per business (replacing that day's), and refuse one that does not balance:
     a ledger whose debits and credits differ is not something to report on."""
-    source_ids = {thredfi_id: source_id for source_id, thredfi_id in onboarded_businesses()}
+    row_ids = {thredfi_id: row_id for row_id, thredfi_id in onboarded_businesses()}
     db = app_db()
     totals: dict[str, int] = {}
     for business_id, accounts in zip(business_ids, charts, strict=True):
@@ -360,13 +419,13 @@ def store_trial_balance(
         credit = sum(int(a.get("credit_balance") or 0) for a in accounts)
         if debit != credit:
             raise ValueError(f"business {business_id}: debits {debit} != credits {credit}")
-        source_id = source_ids[business_id]
-        db.run("DELETE FROM trial_balance WHERE business_id = ? AND as_of = ?", parameters=(source_id, as_of))
+        row_id = row_ids[business_id]
+        db.run("DELETE FROM trial_balance WHERE business_id = ? AND as_of = ?", parameters=(row_id, as_of))
         db.insert_rows(
             "trial_balance",
-            [(source_id, as_of, a["code"], a["name"], a.get("debit_balance") or 0, a.get("credit_balance") or 0)
+            [(row_id, as_of, a["code"], a["name"], a.get("debit_balance") or 0, a.get("credit_balance") or 0)
              for a in accounts],
             target_fields=["business_id", "as_of", "account_code", "name", "debit_cents", "credit_cents"],
         )  # fmt: skip
-        totals[f"biz-{source_id}"] = debit
+        totals[eid("biz-", row_id)] = debit
     return totals

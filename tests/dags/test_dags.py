@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -47,12 +48,6 @@ def test_operator_modules_do_not_import_the_sandbox_or_pydantic_models():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
-
-
-@pytest.fixture(scope="module")
-def airflow_db():
-    airflow = Path(sys.executable).with_name("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, timeout=300)
 
 
 def _run(dag_id: str, day: dt.date | None, conf: dict[str, object] | None = None) -> str:
@@ -213,3 +208,67 @@ def test_example_dags_retry_with_exponential_backoff(monkeypatch):
 def db_rows(path):
     with sqlite3.connect(path) as db:
         return db.execute("SELECT id, thredfi_invoice_id FROM invoices").fetchall()
+
+
+# ------------------------------------------------------------------ examples that run where copied
+
+
+def test_example_dags_import_airflows_names_not_the_providers_internals():
+    for path in sorted(DAGS.glob("*.py")):
+        text = path.read_text()
+        assert "thredfi_provider.compat" not in text, path.name
+        assert "thredfi_provider.sandbox" not in text, path.name
+
+
+def test_every_example_task_prepares_its_own_source_first(monkeypatch):
+    monkeypatch.syspath_prepend(str(DAGS))
+    import thredfi_example_source
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS))
+    for dag_id in DAG_IDS:
+        for task in bag.dags[dag_id].tasks:
+            callbacks = task.on_execute_callback
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            assert thredfi_example_source.prepare_source in callbacks, (dag_id, task.task_id)
+
+
+def test_without_its_connection_the_example_source_is_made_and_seeded_in_airflow_home(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(DAGS))
+    import thredfi_example_source
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.delenv("AIRFLOW_CONN_THREDFI_EXAMPLE_APP", raising=False)
+    thredfi_example_source.prepare_source()
+    made = tmp_path / "thredfi_example_app.db"
+    assert json.loads(os.environ["AIRFLOW_CONN_THREDFI_EXAMPLE_APP"])["host"] == str(made)
+    with sqlite3.connect(made) as db:
+        assert db.execute("SELECT COUNT(*) FROM businesses").fetchone()[0] == 2
+    assert thredfi_example_source.business_records()  # the hook reads it through the connection
+    monkeypatch.delenv("AIRFLOW_CONN_THREDFI_EXAMPLE_APP")
+
+
+def test_with_its_connection_an_empty_example_database_is_seeded_there(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(DAGS))
+    import thredfi_example_source
+
+    mine = tmp_path / "mine.db"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_THREDFI_EXAMPLE_APP", json.dumps({"conn_type": "sqlite", "host": str(mine)})
+    )
+    thredfi_example_source.prepare_source()
+    with sqlite3.connect(mine) as db:
+        assert db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] > 0
+    thredfi_example_source.prepare_source()  # again: nothing is added twice
+    with sqlite3.connect(mine) as db:
+        assert db.execute("SELECT COUNT(*) FROM businesses").fetchone()[0] == 2
+
+
+def test_without_the_sqlite_provider_an_example_task_fails_at_once_saying_what_to_install(monkeypatch):
+    monkeypatch.syspath_prepend(str(DAGS))
+    import thredfi_example_source
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    monkeypatch.setitem(sys.modules, "airflow.providers.sqlite", None)  # as if not installed
+    with pytest.raises(AirflowFailException, match=r"airflow-provider-thredfi\[examples\]"):
+        thredfi_example_source.prepare_source()
