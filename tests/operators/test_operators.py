@@ -19,6 +19,12 @@ from thredfi_provider.operators.parties import ThredfiUpsertCustomersOperator, T
 from thredfi_provider.operators.payments import ThredfiRecordPaymentsOperator
 from thredfi_provider.operators.task_policy import ThredfiBatchError
 
+# These tests exercise the deprecated names on purpose (tests/operators/test_deprecations.py checks
+# each warns); elsewhere the provider's deprecation warnings are errors (pyproject.toml).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Thredfi.* is deprecated and will be removed in:DeprecationWarning"
+)
+
 BUSINESS = {
     "legal_name": "Shop Ltd",
     "entity_type": "limited",

@@ -27,7 +27,7 @@ def test_every_path_argument_has_its_storage_connection_named_after_it(operator)
 
 
 def test_the_ledger_exports_old_conn_id_warns_with_a_removal_version_and_still_works():
-    with pytest.warns(AirflowProviderDeprecationWarning, match="removed in 2.0; use path_conn_id"):
+    with pytest.warns(AirflowProviderDeprecationWarning, match=r"will be removed in 2\.0; use path_conn_id"):
         op = ThredfiExportLedgerOperator(task_id="l", business_id="b", path="/tmp/x.jsonl", conn_id="store")
     assert op.path_conn_id == "store"
     with warnings.catch_warnings():

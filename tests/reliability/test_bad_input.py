@@ -11,6 +11,12 @@ import pytest
 from tests.helpers.operators import run
 from tests.helpers.reliability import business_with_customers
 
+# These tests exercise the deprecated names on purpose (tests/operators/test_deprecations.py checks
+# each warns); elsewhere the provider's deprecation warnings are errors (pyproject.toml).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Thredfi.* is deprecated and will be removed in:DeprecationWarning"
+)
+
 HUGE = "x" * 10_240
 
 

@@ -36,7 +36,7 @@ MIXED_20 = FaultConfig(
 def _sync_and_pay(business_id: str, n: int, details: str) -> tuple[dict, dict, int]:
     """``details``: where a summary too large for XCom puts its report (1,000 ids are near 48 KB)."""
     from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
-    from thredfi_provider.operators.payments import ThredfiRecordPaymentsOperator
+    from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
 
     invoices, tries_a = run_with_task_retries(
         lambda: ThredfiSyncInvoicesOperator(
@@ -44,7 +44,7 @@ def _sync_and_pay(business_id: str, n: int, details: str) -> tuple[dict, dict, i
         )
     )
     payments, tries_b = run_with_task_retries(
-        lambda: ThredfiRecordPaymentsOperator(
+        lambda: ThredfiSyncPaymentsOperator(
             task_id="pay", business_id=business_id, records=payment_records(n), details_path=details
         )
     )

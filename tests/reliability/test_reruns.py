@@ -20,6 +20,12 @@ sys.path.insert(0, str(DAGS))
 
 import thredfi_example_source as source
 
+# These tests exercise the deprecated names on purpose (tests/operators/test_deprecations.py checks
+# each warns); elsewhere the provider's deprecation warnings are errors (pyproject.toml).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Thredfi.* is deprecated and will be removed in:DeprecationWarning"
+)
+
 
 def _onboard() -> None:
     from thredfi_provider.operators.businesses import ThredfiOnboardBusinessOperator

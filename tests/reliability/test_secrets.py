@@ -43,7 +43,7 @@ def test_no_secret_reaches_logs_xcom_templates_triggers_or_exceptions(
 ):
     from thredfi_provider.operators.generic import ThredfiOperator
     from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
-    from thredfi_provider.operators.payments import ThredfiRecordPaymentsOperator
+    from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
     from thredfi_provider.sensors.resource import ThredfiResourceSensor
 
     business_id = business_with_customers(thredfi_sandbox)
@@ -60,7 +60,7 @@ def test_no_secret_reaches_logs_xcom_templates_triggers_or_exceptions(
 
     # Calls that succeed.
     attempt(ThredfiSyncInvoicesOperator(task_id="inv", business_id=business_id, records=invoice_records(20)))
-    attempt(ThredfiRecordPaymentsOperator(task_id="pay", business_id=business_id, records=payment_records(5)))
+    attempt(ThredfiSyncPaymentsOperator(task_id="pay", business_id=business_id, records=payment_records(5)))
     # A permanent failure from the server (403: a partner endpoint with another business's path).
     attempt(ThredfiOperator(task_id="forbidden", path=f"businesses/{business_id}/", business_id=business_id))
     # A 400 from the server, echoed back in the error.

@@ -64,16 +64,10 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         if conn_id is not None:
-            import warnings
+            from thredfi_provider.operators.deprecated import warn_deprecated
 
-            from thredfi_provider.compat import AirflowProviderDeprecationWarning
-
-            warnings.warn(
-                "ThredfiExportLedgerOperator(conn_id=...) is deprecated and will be removed in 2.0; "
-                "use path_conn_id=..., named like every operator's storage connection",
-                AirflowProviderDeprecationWarning,
-                stacklevel=2,
-            )
+            warn_deprecated("ThredfiExportLedgerOperator(conn_id=...)", "path_conn_id=...",
+                            why=", named like every operator's storage connection")  # fmt: skip
             path_conn_id = path_conn_id or conn_id
         self.business_id = business_id
         self.path = path
