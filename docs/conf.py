@@ -76,6 +76,19 @@ def _imported_names(modname: str) -> dict[str, str]:
     return names
 
 
+def _show_the_connection_argument(app, what, name, obj, options, signature, return_annotation):
+    """Every operator takes ``thredfi_conn_id`` (from ``ThredfiBaseOperator``), but a subclass's
+    signature shows only its own arguments and ``**kwargs``: name it where a reader looks first."""
+    from thredfi_provider.operators.base_operator import ThredfiBaseOperator
+
+    if what != "class" or not isinstance(obj, type) or not issubclass(obj, ThredfiBaseOperator):
+        return None
+    if not signature or "thredfi_conn_id" in signature or "**kwargs" not in signature:
+        return None
+    shown = signature.replace("**kwargs", "thredfi_conn_id: str = 'thredfi_default', **kwargs")
+    return shown, return_annotation
+
+
 def setup(app):
     from functools import cache
 
@@ -102,4 +115,5 @@ def setup(app):
                     node["reftarget"] = qualified
 
     app.add_post_transform(QualifyAmbiguousTypeNames)
+    app.connect("autodoc-process-signature", _show_the_connection_argument)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

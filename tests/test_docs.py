@@ -198,3 +198,10 @@ def test_every_operator_sensor_and_trigger_points_at_its_how_to_page():
     }, "the operator scan missed the classes it must find"
     problems = [problem for name, cls in sorted(classes.items()) for problem in seealso_problems(name, cls)]
     assert problems == []
+
+
+def test_operator_signatures_in_the_api_reference_show_the_connection(built):
+    page = (built / "api.html").read_text()
+    start = page.index('id="thredfi_provider.operators.invoices.ThredfiSyncInvoicesOperator"')
+    signature = page[start : page.index("</dt>", start)]
+    assert "thredfi_conn_id" in signature

@@ -233,14 +233,15 @@ def test_every_example_task_prepares_its_own_source_first(monkeypatch):
             assert thredfi_example_source.prepare_source in callbacks, (dag_id, task.task_id)
 
 
-def test_without_its_connection_the_example_source_is_made_and_seeded_in_airflow_home(tmp_path, monkeypatch):
+def test_without_its_connection_the_example_source_is_made_and_seeded_in_airflow_home(monkeypatch):
+    """The session's own AIRFLOW_HOME: pointing it elsewhere mid-session would move Airflow's ORM."""
     monkeypatch.syspath_prepend(str(DAGS))
     import thredfi_example_source
 
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    made = Path(os.environ["AIRFLOW_HOME"]) / "thredfi_example_app.db"
+    made.unlink(missing_ok=True)
     monkeypatch.delenv("AIRFLOW_CONN_THREDFI_EXAMPLE_APP", raising=False)
     thredfi_example_source.prepare_source()
-    made = tmp_path / "thredfi_example_app.db"
     assert json.loads(os.environ["AIRFLOW_CONN_THREDFI_EXAMPLE_APP"])["host"] == str(made)
     with sqlite3.connect(made) as db:
         assert db.execute("SELECT COUNT(*) FROM businesses").fetchone()[0] == 2

@@ -105,3 +105,12 @@ def test_a_matched_sensor_logs_what_matched(thredfi_sandbox, thredfi_conn_id, un
     text = logged.out + logged.err
     assert "Thredfi sensor matched: invoice inv-1 (id " in text
     assert "status=" in text
+
+
+def test_each_chunk_after_the_first_logs_progress_without_waiting_for_the_timer(
+    thredfi_sandbox, thredfi_conn_id, seeded, info_logs
+):
+    records = [invoice(n) for n in range(9)]
+    run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=records, chunk_size=3))
+    lines = _lines(info_logs, "records done")
+    assert [line.split(" records done")[0].rsplit(": ", 1)[-1] for line in lines] == ["6 of 9", "9 of 9"]
