@@ -195,7 +195,7 @@ class ThredfiHook(BaseHook):
             label = lazy_gettext(field["label"])
             if "boolean" in kinds:
                 widgets[name] = BooleanField(
-                    label, description=field["description"], default=schema["default"]
+                    label, description=field["description"], default=schema.get("default")
                 )
                 continue
             bounds = NumberRange(
@@ -208,7 +208,7 @@ class ThredfiHook(BaseHook):
                 description=field["description"],
                 validators=[Optional(), bounds] if field_class is IntegerField else [Optional()],
                 widget=BS3TextFieldWidget(),
-                default=schema["default"],
+                default=schema.get("default"),
             )
         return widgets
 

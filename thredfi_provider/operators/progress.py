@@ -90,8 +90,9 @@ class Progress:
 
     def where(self, businesses: Sequence[str]) -> str:
         """The end line's tail: which businesses, how long, what it cost."""
+        businesses = [b for b in businesses if b]  # a businesses sync's own lookups have no id
         if not businesses:
-            scope = "no business"
+            scope = "partner level"
         elif len(businesses) == 1:
             scope = f"business {businesses[0]}"
         else:
