@@ -42,7 +42,7 @@ def show(state_dir: Path, invoices: int = 200) -> bool:
     client = ThredfiHook().get_conn()
     business_id = str(
         client.create_business(
-            {"external_id": "demo-cdc", "legal_name": "Delta Ltd", "entity_type": "limited",
+            {"external_id": f"demo-cdc-{state_dir.name}", "legal_name": "Delta Ltd", "entity_type": "limited",
              "email": "ops@delta.test", "country": "GB", "base_currency": "GBP"}
         ).record["id"]
     )  # fmt: skip
@@ -70,7 +70,7 @@ def show(state_dir: Path, invoices: int = 200) -> bool:
     [voided] = [r for r in client.list_records(business_id, "invoices") if r["external_id"] == deleted]
     print(f"  {deleted} in Thredfi is now {voided['status']}")
     return (
-        first["created"] + first["unchanged"] + first["updated"] == invoices  # a second demo finds them
+        first["created"] == invoices  # each demo run syncs into a business of its own
         and quiet["unchanged"] == invoices
         and quiet["requests"] <= 5
         and edit["updated"] == 1
