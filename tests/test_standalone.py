@@ -7,18 +7,12 @@ task on another worker. Slow (about a minute): ``make test-slow`` or ``pytest -m
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.helpers import make_client, onboard
+from tests.helpers.real_airflow import standalone, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -50,43 +44,6 @@ thredfi_standalone_deferral()
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    airflow = Path(sys.executable).with_name("airflow")
-    return subprocess.run([str(airflow), *args], env=env, capture_output=True, text=True, timeout=120)
-
-
-def _wait_for(what: str, probe, deadline: float, interval: float = 2.0):
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
-def _json_rows(stdout: str) -> list[dict]:
-    """The CLI's ``-o json`` table; anything it logs to stdout before it is skipped."""
-    for line in stdout.splitlines():
-        if line.startswith("["):
-            return json.loads(line)
-    return []
-
-
-def _task_state(env: dict[str, str], run_id: str) -> str | None:
-    out = _airflow(env, "tasks", "states-for-dag-run", DAG_ID, run_id, "-o", "json")
-    if out.returncode != 0:
-        return None
-    rows = _json_rows(out.stdout)
-    return next((row.get("state") for row in rows if row.get("task_id") == "wait_paid"), None)
-
-
 def test_deferrable_sensor_completes_under_airflow_standalone(thredfi_sandbox, tmp_path):
     client = make_client(thredfi_sandbox)
     business_id = onboard(client, "standalone")
@@ -99,41 +56,16 @@ def test_deferrable_sensor_completes_under_airflow_standalone(thredfi_sandbox, t
          "line_items": [{"description": "Work", "quantity": 1, "unit_price_cents": 5000, "account_code": "4000"}]},
     ).record  # fmt: skip
 
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / f"{DAG_ID}.py").write_text(DAG_FILE)
-    home = tmp_path / "airflow"
-    port = _free_port()
     env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW_CONN_THREDFI_DEFAULT": thredfi_sandbox.connection_uri(),
         "THREDFI_TEST_BUSINESS_ID": business_id,
-        # standalone starts its components as `airflow ...` from PATH
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    log = (tmp_path / "standalone.log").open("w")
-    airflow = Path(sys.executable).with_name("airflow")
-    proc = subprocess.Popen(
-        [str(airflow), "standalone"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        deadline = time.monotonic() + 240
-        _wait_for(
-            "the DAG to be parsed", lambda: _airflow(env, "dags", "details", DAG_ID).returncode == 0, deadline
-        )
+    deadline = time.monotonic() + 240
+    with standalone(tmp_path, {f"{DAG_ID}.py": DAG_FILE}, env, timeout=240) as airflow:
         run_id = "standalone-deferral"
-        triggered = _airflow(env, "dags", "trigger", DAG_ID, "--run-id", run_id)
-        assert triggered.returncode == 0, triggered.stderr
-        _wait_for("the sensor to defer", lambda: _task_state(env, run_id) == "deferred", deadline)
+        airflow.trigger(DAG_ID, run_id)
+        wait_for("the sensor to defer", lambda: airflow.task_state(DAG_ID, run_id, "wait_paid") == "deferred",
+                 deadline - time.monotonic(), interval=2.0)  # fmt: skip
         deferred_with = thredfi_sandbox.counter("requests")
 
         client.create(
@@ -142,13 +74,7 @@ def test_deferrable_sensor_completes_under_airflow_standalone(thredfi_sandbox, t
              "payment_date": "2024-03-02", "allocations": [{"invoice_id": invoice["id"], "amount_cents": 5000}]},
             idempotency_key="standalone-payment",
         )  # fmt: skip
-        _wait_for("the sensor to succeed", lambda: _task_state(env, run_id) == "success", deadline)
+        wait_for("the sensor to succeed", lambda: airflow.task_state(DAG_ID, run_id, "wait_paid") == "success",
+                 deadline - time.monotonic(), interval=2.0)  # fmt: skip
         # The triggerer, not a worker slot, did the polling in between.
         assert thredfi_sandbox.counter("requests") > deferred_with
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from thredfi_provider.sandbox.process import free_port
 
 FINISHED = {"success", "failed"}
 # Runs of the characters a token, a key or its Basic form is made of, and their dot-separated parts.
@@ -48,12 +49,6 @@ def secrets_in(text: str, wanted: set[str]) -> set[str]:
                 parts.add(word.split(cut, 1)[-1])
         found |= parts & wanted
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(what: str, probe: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
@@ -99,6 +94,11 @@ class Airflow:
             if row.get("run_id") == run_id:
                 return str(row.get("state"))
         return None
+
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        done = self.cli("tasks", "states-for-dag-run", dag_id, run_id, "-o", "json")
+        rows = _json_rows(done.stdout) if done.returncode == 0 else []
+        return next((str(row.get("state")) for row in rows if row.get("task_id") == task_id), None)
 
     def wait_run(self, dag_id: str, run_id: str, timeout: float) -> str:
         state: str = wait_for(
