@@ -41,7 +41,7 @@ MODES = ("before", "plan", "state")
 
 def before_operator() -> type:
     """The pre-plan lookup, as it was: the whole list, read in sequence, on every run."""
-    from thredfi_provider.operators.business_lookups import Index
+    from thredfi_provider.operators._sync.lookups import Index
     from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 
     class Before(ThredfiSyncInvoicesOperator):

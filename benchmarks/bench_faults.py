@@ -30,8 +30,8 @@ TASK_RETRIES = 3
 
 
 def sync_with_task_retries(business_id: str, records: list[dict]) -> tuple[dict, int]:
+    from thredfi_provider.hooks.task_state import ThredfiBatchError
     from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
-    from thredfi_provider.operators.task_policy import ThredfiBatchError
 
     for attempt in range(1, TASK_RETRIES + 2):
         operator = ThredfiSyncInvoicesOperator(task_id="sync", business_id=business_id, records=records)

@@ -2,7 +2,7 @@
 
 ``thredfi://<host>[:<port>]/businesses/<business_id>/<resource path>`` names what a sync writes,
 as its OpenLineage dataset does (namespace ``thredfi://<host>``, name the path; see
-:mod:`~thredfi_provider.operators.lineage`), so an Asset a DAG schedules on and the lineage a
+:mod:`~thredfi_provider.operators._lineage`), so an Asset a DAG schedules on and the lineage a
 backend shows are the same thing. Airflow calls :func:`sanitize_uri` on every ``thredfi://`` Asset
 a DAG declares, :func:`create_asset` builds one, and the OpenLineage provider calls
 :func:`convert_asset_to_openlineage` for Assets in a task's inlets and outlets.

@@ -1,7 +1,7 @@
 """One new invoice for a known customer costs the token and the create, not a tour of the business.
 
 With ``state_path`` the business's currency, customer ids and account ids are remembered in the
-sync state (:mod:`thredfi_provider.operators.remembered`); without it they are fetched once per
+sync state (:mod:`thredfi_provider.operators._sync.remembered`); without it they are fetched once per
 task. Counted in requests per business, across several businesses, in a fresh client each day
 (as a new task process would be).
 """
@@ -58,7 +58,7 @@ def test_with_state_a_known_business_costs_its_token_and_the_create(many, tmp_pa
 
 
 def test_a_refusal_forgets_what_was_remembered(many, tmp_path):
-    from thredfi_provider.operators.sync_state import SyncState
+    from thredfi_provider.operators._sync.state import SyncState
 
     sandbox, ids = many
     day(sandbox, ids, 1, state_path=str(tmp_path))

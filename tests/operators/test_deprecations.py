@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 from thredfi_provider.compat import AirflowProviderDeprecationWarning
-from thredfi_provider.operators.deprecated import REMOVAL, warn_deprecated
+from thredfi_provider.operators._deprecated import REMOVAL, warn_deprecated
 
 RENAMED = [
     ("businesses", "ThredfiOnboardBusinessOperator", "ThredfiSyncBusinessesOperator", {"records": []}),

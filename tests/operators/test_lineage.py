@@ -96,7 +96,7 @@ def test_the_thredfi_asset_uri_and_the_lineage_name_the_same_dataset():
 
     from thredfi_provider.assets import convert_asset_to_openlineage, create_asset
     from thredfi_provider.compat import Asset
-    from thredfi_provider.operators.lineage import asset_uri
+    from thredfi_provider.operators._lineage import asset_uri
 
     asset = create_asset(host="Backend.Thredfi.com", business_id="b-1", resource="invoices")
     assert Asset(asset_uri("https://backend.thredfi.com:443", "b-1", "invoices/")).uri == asset.uri

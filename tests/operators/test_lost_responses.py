@@ -18,8 +18,8 @@ from tests.helpers import make_client, onboard
 from tests.helpers.operators import invoice, run
 from thredfi_provider.client.errors import ThredfiConflictError, ThredfiError
 from thredfi_provider.client.resources import INVOICE
-from thredfi_provider.operators.ambiguous import act_or_read_back
-from thredfi_provider.operators.business_lookups import BusinessLookups
+from thredfi_provider.operators._sync.lookups import BusinessLookups
+from thredfi_provider.operators._sync.read_back import act_or_read_back
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator, status_of
 from thredfi_provider.operators.parties import ThredfiSyncCustomersOperator, ThredfiSyncVendorsOperator
 from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator

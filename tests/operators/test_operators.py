@@ -10,6 +10,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from tests.helpers.operators import invoice, run
+from thredfi_provider.hooks.task_state import ThredfiBatchError
 from thredfi_provider.operators.bills import ThredfiRecordBillPaymentsOperator, ThredfiSyncBillsOperator
 from thredfi_provider.operators.businesses import ThredfiOnboardBusinessOperator
 from thredfi_provider.operators.generic import ThredfiOperator
@@ -17,7 +18,6 @@ from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 from thredfi_provider.operators.ledger import ThredfiExportLedgerOperator
 from thredfi_provider.operators.parties import ThredfiUpsertCustomersOperator, ThredfiUpsertVendorsOperator
 from thredfi_provider.operators.payments import ThredfiRecordPaymentsOperator
-from thredfi_provider.operators.task_policy import ThredfiBatchError
 
 # These tests exercise the deprecated names on purpose (tests/operators/test_deprecations.py checks
 # each warns); elsewhere the provider's deprecation warnings are errors (pyproject.toml).

@@ -16,12 +16,13 @@ from tests.helpers import make_client, onboard
 from tests.helpers.operators import invoice, run
 from thredfi_provider.client.errors import ThredfiRecordError
 from thredfi_provider.operators import summary as summary_module
-from thredfi_provider.operators.dedup import SeenKeys
+from thredfi_provider.operators._sync.batch_summary import MAX_XCOM_BYTES, BatchSummary
+from thredfi_provider.operators._sync.record_outcome import Outcome
+from thredfi_provider.operators._sync.scratch import SeenKeys
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
-from thredfi_provider.operators.job_runner import Outcome
 from thredfi_provider.operators.parties import ThredfiSyncCustomersOperator
 from thredfi_provider.operators.sources import SqlRecords
-from thredfi_provider.operators.summary import MAX_XCOM_BYTES, BatchSummary, iter_outcomes, read_ids
+from thredfi_provider.operators.summary import iter_outcomes, read_ids
 
 
 @pytest.fixture
@@ -182,7 +183,7 @@ def test_a_sql_source_is_templated_and_streamed(box, tmp_path, monkeypatch):
 def test_run_jobs_pulls_jobs_only_as_room_frees_up():
     import threading
 
-    from thredfi_provider.operators.job_runner import Job, run_jobs
+    from thredfi_provider.operators._sync.batch_runner import Job, run_jobs
 
     finished: list[int] = []
     ahead: list[int] = []
@@ -289,7 +290,7 @@ def test_an_error_while_building_jobs_sends_nothing_more():
     import threading
     import time
 
-    from thredfi_provider.operators.job_runner import Job, run_jobs
+    from thredfi_provider.operators._sync.batch_runner import Job, run_jobs
 
     sent: list[int] = []
     lock = threading.Lock()
@@ -313,7 +314,7 @@ def test_an_error_while_building_jobs_sends_nothing_more():
 
 def test_held_records_move_to_disk_past_the_memory_budget_and_read_the_same(box, monkeypatch):
     from thredfi_provider.operators import packed as packed_module
-    from thredfi_provider.operators.business_lookups import BusinessLookups, Index
+    from thredfi_provider.operators._sync.lookups import BusinessLookups, Index
 
     monkeypatch.setattr(packed_module, "MEMORY_BUDGET", 20_000)
     records = [{"id": f"id-{n}", "external_id": f"e-{n}", "memo": "x" * 100, "n": n} for n in range(300)]

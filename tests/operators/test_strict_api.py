@@ -175,7 +175,7 @@ def test_a_transient_lookup_failure_is_not_remembered(thredfi_sandbox, seeded):
     """An outage during one record's lookup must not fail every later record of the business."""
     from tests.helpers import make_client as client_for
     from thredfi_provider.client.errors import ThredfiServerError
-    from thredfi_provider.operators.business_lookups import BusinessLookups
+    from thredfi_provider.operators._sync.lookups import BusinessLookups
     from thredfi_provider.sandbox.config import FaultConfig
 
     lookups = BusinessLookups(client_for(thredfi_sandbox, max_retries=0), seeded)

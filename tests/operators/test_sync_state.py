@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 
-from thredfi_provider.operators.sync_state import SyncState
+from thredfi_provider.operators._sync.state import SyncState
 
 
 def load(root):
@@ -56,7 +56,7 @@ def test_the_state_is_replaced_whole_never_left_half_written(tmp_path, monkeypat
     def crash(*_args, **_kwargs):
         raise OSError("disk gone mid-write")
 
-    monkeypatch.setattr("thredfi_provider.operators.sync_state.os.replace", crash)
+    monkeypatch.setattr("thredfi_provider.operators._sync.state.os.replace", crash)
     state.record("inv-2", "id-2", {"memo": "b"}, "created")
     with contextlib.suppress(OSError):
         state.save()

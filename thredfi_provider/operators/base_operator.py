@@ -1,13 +1,17 @@
-"""What every Thredfi operator shares: the hook, and turning client errors into task states."""
+"""What every Thredfi operator shares: the hook, its client and lineage.
+
+How an error becomes a task state is the hook layer's :mod:`~thredfi_provider.hooks.task_state`,
+shared with the sensor.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from thredfi_provider.compat import BaseOperator
+from thredfi_provider.hooks.task_state import task_state_from_errors
 from thredfi_provider.hooks.thredfi import ThredfiHook
 
 if TYPE_CHECKING:
@@ -38,7 +42,7 @@ class ThredfiBaseOperator(BaseOperator):
         """What this run read and wrote, for Airflow's OpenLineage listener (:doc:`/lineage`)."""
         if self.lineage_facts is None:
             return None
-        from thredfi_provider.operators.lineage import lineage
+        from thredfi_provider.operators._lineage import lineage
 
         return lineage(**self.lineage_facts)
 
@@ -46,27 +50,3 @@ class ThredfiBaseOperator(BaseOperator):
         """The hook's shared client; a missing or malformed connection fails without retries."""
         with task_state_from_errors():
             return self.hook.get_conn()
-
-
-@contextmanager
-def task_state_from_errors() -> Generator[None]:
-    """Permanent errors fail the task without retries; transient ones keep Airflow's retries.
-
-    Permanent: a 4xx, a record refused before sending, a malformed connection, a connection that
-    does not exist. Retrying those only delays the message by the retries' backoff (five minutes
-    and more with the examples' defaults), and each retry fails the same way.
-    """
-    from thredfi_provider.client.errors import ThredfiError
-    from thredfi_provider.compat import AirflowFailException, AirflowNotFoundException
-    from thredfi_provider.hooks.connection import ThredfiConnectionConfigError
-
-    try:
-        yield
-    except ThredfiError as exc:
-        if exc.retryable:
-            raise
-        raise AirflowFailException(str(exc)) from exc
-    except ThredfiConnectionConfigError as exc:
-        raise AirflowFailException(str(exc)) from exc
-    except AirflowNotFoundException as exc:
-        raise AirflowFailException(f"{exc} (create it, then clear the task; a retry cannot find it)") from exc

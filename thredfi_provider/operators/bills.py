@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from thredfi_provider.client.resources import BILL, BILL_PAYMENT
-from thredfi_provider.operators.deprecated import warn_renamed
+from thredfi_provider.operators._deprecated import warn_renamed
 from thredfi_provider.operators.invoices import line_payloads, put_unless_settled
 from thredfi_provider.operators.payments import PaymentSync
 from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.models import Bill, BillPayment
-    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
-    from thredfi_provider.operators.job_runner import Outcome
+    from thredfi_provider.operators._sync.lookups import BusinessLookups, Record
+    from thredfi_provider.operators._sync.record_outcome import Outcome
 
 
 class ThredfiSyncBillsOperator(ThredfiSyncOperator["Bill"]):

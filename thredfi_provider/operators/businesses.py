@@ -6,18 +6,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from thredfi_provider.client.resources import BUSINESS
-from thredfi_provider.operators.deprecated import ids_only, warn_renamed
-from thredfi_provider.operators.job_runner import conflict, updated
+from thredfi_provider.operators._deprecated import ids_only, warn_renamed
+from thredfi_provider.operators._sync.record_outcome import conflict, updated
 from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
 if TYPE_CHECKING:
     from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.models import Business
-    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
-    from thredfi_provider.operators.job_runner import Outcome
+    from thredfi_provider.operators._sync.batch_summary import BatchSummary
+    from thredfi_provider.operators._sync.lookups import BusinessLookups, Record
+    from thredfi_provider.operators._sync.record_outcome import Outcome
     from thredfi_provider.operators.sources import RecordsSource
-    from thredfi_provider.operators.summary import BatchSummary
 
 # A business's country and base currency shape its whole ledger; its external_id is its key.
 IMMUTABLE = frozenset({"country", "base_currency", "external_id"})

@@ -6,7 +6,8 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from thredfi_provider.operators.base_operator import ThredfiBaseOperator, task_state_from_errors
+from thredfi_provider.hooks.task_state import task_state_from_errors
+from thredfi_provider.operators.base_operator import ThredfiBaseOperator
 
 if TYPE_CHECKING:
     import requests

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from thredfi_provider.client.errors import ThredfiError
 from thredfi_provider.client.resources import INVOICE
-from thredfi_provider.operators.ambiguous import act_or_read_back
-from thredfi_provider.operators.job_runner import Outcome, conflict, updated
+from thredfi_provider.operators._sync.read_back import act_or_read_back
+from thredfi_provider.operators._sync.record_outcome import Outcome, conflict, updated
 from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from thredfi_provider.client.lines import LineItem
     from thredfi_provider.client.models import Invoice
     from thredfi_provider.client.resources import Resource
-    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
+    from thredfi_provider.operators._sync.lookups import BusinessLookups, Record
 
 # States in which a document's amounts are settled: editing or voiding it would rewrite history.
 SETTLED = frozenset({"paid", "partially_paid", "partial", "partially paid"})

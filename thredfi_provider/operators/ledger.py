@@ -8,7 +8,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from thredfi_provider.client.resources import JOURNAL_ENTRY
-from thredfi_provider.operators.base_operator import ThredfiBaseOperator, task_state_from_errors
+from thredfi_provider.hooks.task_state import task_state_from_errors
+from thredfi_provider.operators.base_operator import ThredfiBaseOperator
 
 if TYPE_CHECKING:
     from thredfi_provider.client.client import ThredfiClient
@@ -64,10 +65,10 @@ class ThredfiExportLedgerOperator(ThredfiBaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         if conn_id is not None:
-            from thredfi_provider.operators.deprecated import warn_deprecated
+            from thredfi_provider.operators._deprecated import warn_deprecated
 
             warn_deprecated("ThredfiExportLedgerOperator(conn_id=...)", "path_conn_id=...",
-                            why=", named like every operator's storage connection")  # fmt: skip
+                            why=", named like every operator's storage connection", stacklevel=4)  # fmt: skip
             path_conn_id = path_conn_id or conn_id
         self.business_id = business_id
         self.path = path

@@ -4,7 +4,7 @@ Thredfi publishes no update endpoint for either (CONTRACT.md §5.1): a changed n
 reported as a conflict, never dropped silently. Archiving follows what is published: customers
 can be archived (not unarchived), vendors unarchived (not archived); the other direction is a
 conflict. An archive or unarchive whose answer was lost is settled by reading the party back
-(``operators/ambiguous.py``): already in the state asked for is ``updated``, as if answered.
+(``operators/_sync/read_back.py``): already in the state asked for is ``updated``, as if answered.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from thredfi_provider.client.resources import CUSTOMER, VENDOR
-from thredfi_provider.operators.ambiguous import act_or_read_back
-from thredfi_provider.operators.deprecated import ids_only, warn_renamed
-from thredfi_provider.operators.job_runner import Outcome
+from thredfi_provider.operators._deprecated import ids_only, warn_renamed
+from thredfi_provider.operators._sync.read_back import act_or_read_back
+from thredfi_provider.operators._sync.record_outcome import Outcome
 from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
 if TYPE_CHECKING:
     from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.models import Customer, Vendor
-    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
-    from thredfi_provider.operators.summary import BatchSummary
+    from thredfi_provider.operators._sync.batch_summary import BatchSummary
+    from thredfi_provider.operators._sync.lookups import BusinessLookups, Record
 
 
 def is_archived(held: Record) -> bool:

@@ -6,16 +6,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from thredfi_provider.client.errors import ThredfiRecordError
 from thredfi_provider.client.resources import PAYMENT
-from thredfi_provider.operators.deprecated import warn_renamed
-from thredfi_provider.operators.job_runner import Outcome, conflict, updated
+from thredfi_provider.operators._deprecated import warn_renamed
+from thredfi_provider.operators._sync.lookups import NOT_LOOKED
+from thredfi_provider.operators._sync.record_outcome import Outcome, conflict, updated
 from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
-from thredfi_provider.operators.sync_plan import NOT_LOOKED
 
 if TYPE_CHECKING:
     from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.models import Payment, PaymentBase
-    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
+    from thredfi_provider.operators._sync.lookups import BusinessLookups, Record
 
 P = TypeVar("P", bound="PaymentBase")
 

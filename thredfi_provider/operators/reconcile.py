@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from thredfi_provider.client.resources import BUSINESS
-from thredfi_provider.operators.base_operator import ThredfiBaseOperator, task_state_from_errors
+from thredfi_provider.hooks.task_state import task_state_from_errors
+from thredfi_provider.operators.base_operator import ThredfiBaseOperator
 from thredfi_provider.operators.sources import RecordsSource, load_records
 
 if TYPE_CHECKING:
     from thredfi_provider.client.models import RecordModel
     from thredfi_provider.compat import Context
-    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
+    from thredfi_provider.operators._sync.lookups import BusinessLookups, Record
     from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
 # resource -> (the sync operator whose rendering it shares, the date field its window applies to)
@@ -130,7 +131,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
     def reconcile(self, context: Context) -> dict[str, Any]:
         from thredfi_provider.client.errors import ThredfiRecordError
         from thredfi_provider.client.parsing import parse_record, record_label
-        from thredfi_provider.operators.business_lookups import BusinessLookups
+        from thredfi_provider.operators._sync.lookups import BusinessLookups
 
         sync = self._sync_class()
         model = sync.model()

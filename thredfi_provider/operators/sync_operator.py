@@ -2,8 +2,8 @@
 
 Sync means sync, and costs what changed. For each record the operator learns what Thredfi holds
 under its ``external_id`` from the cheapest source that can prove it: the sync state (what was last
-applied, :mod:`.sync_state`), the idempotent create itself, or one concurrent pass of pages,
-whichever the plan prices lower (:mod:`.sync_plan`, :mod:`.sync_run`). Then:
+applied, :mod:`._sync.state`), the idempotent create itself, or one concurrent pass of pages,
+whichever the plan prices lower (:mod:`._sync.lookups`, :mod:`._sync.run`). Then:
 
 - nothing held: create it (a create is idempotent on ``external_id``, so a retry or a race with
   another worker finds it instead of duplicating it);
@@ -22,10 +22,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from thredfi_provider.hooks.task_state import enforce_policy
+from thredfi_provider.operators._sync.batch_runner import Job
+from thredfi_provider.operators._sync.options import OnConflict, OnMissing, check_options
+from thredfi_provider.operators._sync.record_outcome import Outcome, conflict
 from thredfi_provider.operators.base_operator import ThredfiBaseOperator
-from thredfi_provider.operators.job_runner import Job, Outcome, conflict
-from thredfi_provider.operators.sync_options import OnConflict, OnMissing, check_options
-from thredfi_provider.operators.task_policy import enforce_policy
 
 if TYPE_CHECKING:
     from thredfi_provider.client.client import ThredfiClient
@@ -33,11 +34,10 @@ if TYPE_CHECKING:
     from thredfi_provider.client.models import RecordModel
     from thredfi_provider.client.resources import Resource
     from thredfi_provider.compat import Context
-    from thredfi_provider.operators.business_lookups import BusinessLookups, Record
-    from thredfi_provider.operators.dedup import SeenKeys
+    from thredfi_provider.operators._sync.batch_summary import BatchSummary
+    from thredfi_provider.operators._sync.lookups import BusinessLookups, NotLooked, Record
+    from thredfi_provider.operators._sync.scratch import SeenKeys
     from thredfi_provider.operators.sources import RecordsSource
-    from thredfi_provider.operators.summary import BatchSummary
-    from thredfi_provider.operators.sync_plan import NotLooked
 
 M = TypeVar("M", bound="RecordModel")
 
@@ -144,11 +144,11 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
 
     def execute(self, context: Context) -> Any:
         # Imported here, not at the top: a DAG file that imports the operator pays for none of it.
-        from thredfi_provider.operators.dedup import SeenKeys
-        from thredfi_provider.operators.details_report import details_publisher
+        from thredfi_provider.operators._sync.batch_summary import BatchSummary
+        from thredfi_provider.operators._sync.report_storage import details_publisher
+        from thredfi_provider.operators._sync.run import SyncRun, run_stamp
+        from thredfi_provider.operators._sync.scratch import SeenKeys
         from thredfi_provider.operators.sources import iter_records
-        from thredfi_provider.operators.summary import BatchSummary
-        from thredfi_provider.operators.sync_run import SyncRun, run_stamp
 
         summary = BatchSummary(keep_all_ids=self.legacy_summary_xcom)
         seen = SeenKeys()
@@ -178,7 +178,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         self, chunk: list[tuple[int, Mapping[str, Any]]], summary: BatchSummary, seen: SeenKeys
     ) -> dict[str, list[tuple[str, M]]]:
         """Parse and check one chunk before any of it is sent; refuse repeats across chunks too."""
-        from thredfi_provider.operators.chunk_validation import validate_chunk
+        from thredfi_provider.operators._sync.chunks import validate_chunk
 
         return validate_chunk(
             self.model(),
@@ -211,7 +211,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         held: Record | NotLooked | None,
     ) -> Outcome:  # fmt: skip
         from thredfi_provider.client.errors import ThredfiConflictError
-        from thredfi_provider.operators.sync_fields import asks_for_state
+        from thredfi_provider.operators._sync.wire_fields import asks_for_state
 
         found: Record | None
         if isinstance(held, dict) or held is None:

@@ -81,15 +81,12 @@ class ThredfiResourceSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        from thredfi_provider.client.errors import ThredfiError
-        from thredfi_provider.compat import AirflowFailException
         from thredfi_provider.hooks.status import describe_match, normalise_condition
+        from thredfi_provider.hooks.task_state import task_state_from_errors
 
         _, predicate = normalise_condition(self.condition)
-        try:
+        with task_state_from_errors(transient="fail"):
             outcome = ThredfiHook(self.thredfi_conn_id).check_resource(self._query(), predicate)
-        except ThredfiError as exc:
-            raise AirflowFailException(str(exc)) from exc
         if not outcome.met:
             self.log.info("Thredfi %s not ready: %s", self.resource, outcome.reason)
             return False

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from thredfi_provider.client.stats import ClientStats
-    from thredfi_provider.operators.summary import BatchSummary
+    from thredfi_provider.operators._sync.batch_summary import BatchSummary
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from thredfi_provider.operators.remembered import Remembered
+from thredfi_provider.operators._sync.remembered import Remembered
 
 if TYPE_CHECKING:
     from thredfi_provider.client.models import RecordModel
@@ -267,7 +267,7 @@ class SyncState:
     def _path(self) -> Any:
         if "://" not in self.url or self.url.startswith("file://"):
             return Path(self.url.removeprefix("file://"))
-        from thredfi_provider.operators.details_report import storage_path
+        from thredfi_provider.operators._sync.report_storage import storage_path
 
         return storage_path(self.url, self.storage_conn_id)
 

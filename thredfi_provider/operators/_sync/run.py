@@ -2,7 +2,7 @@
 
 Per record, before anything is sent: the state says it is settled (``unchanged``, 0 requests; not
 during a full refresh); or it knows the Thredfi id and which plain fields changed (one PUT/PATCH to
-that id, :func:`apply_known`); or the plan (:mod:`.sync_plan`) finds what Thredfi holds, per record
+that id, :func:`apply_known`); or the plan (:mod:`.lookups`) finds what Thredfi holds, per record
 or by one concurrent pass. States are saved after each chunk; then mirror mode removes what left.
 """
 
@@ -13,23 +13,23 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from thredfi_provider.operators.job_runner import Job, Outcome, run_jobs
-from thredfi_provider.operators.progress import Progress, known_length
-from thredfi_provider.operators.sync_fields import LOCAL, asks_for_state, wire_names
-from thredfi_provider.operators.sync_options import REMOVALS
-from thredfi_provider.operators.sync_state import SyncState, changed_fields, fingerprint
+from thredfi_provider.operators._sync.batch_runner import Job, run_jobs
+from thredfi_provider.operators._sync.options import REMOVALS
+from thredfi_provider.operators._sync.progress import Progress, known_length
+from thredfi_provider.operators._sync.record_outcome import Outcome
+from thredfi_provider.operators._sync.state import SyncState, changed_fields, fingerprint
+from thredfi_provider.operators._sync.wire_fields import LOCAL, asks_for_state, wire_names
 
 if TYPE_CHECKING:
     from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.errors import ThredfiError
     from thredfi_provider.client.models import RecordModel
-    from thredfi_provider.operators.business_lookups import BusinessLookups
-    from thredfi_provider.operators.dedup import SeenKeys
-    from thredfi_provider.operators.summary import BatchSummary
+    from thredfi_provider.operators._sync.batch_summary import BatchSummary
+    from thredfi_provider.operators._sync.lookups import BusinessLookups, Plan
+    from thredfi_provider.operators._sync.scratch import SeenKeys
+    from thredfi_provider.operators._sync.state import Entry
     from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
-    from thredfi_provider.operators.sync_plan import Plan
-    from thredfi_provider.operators.sync_state import Entry
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class SyncRun:
     ) -> None:  # fmt: skip
         self.op = op
         if op.plan_only:  # dry_run: every write is planned, none is sent
-            from thredfi_provider.operators.dry_run import DryRunClient
+            from thredfi_provider.operators._sync.dry_run import DryRunClient
 
             client = DryRunClient(client)  # type: ignore[assignment]
         self.client = client
@@ -74,7 +74,7 @@ class SyncRun:
     # ------------------------------------------------------------------ per business
 
     def business(self, business_id: str) -> BusinessLookups:
-        from thredfi_provider.operators.business_lookups import BusinessLookups
+        from thredfi_provider.operators._sync.lookups import BusinessLookups
 
         if business_id not in self.lookups:
             op = self.op
@@ -229,14 +229,14 @@ class SyncRun:
             run_jobs(jobs, self.summary, op.max_workers, on_done=self.done)
 
     def _removal(self, business_id: str, record_id: str) -> Any:
-        from thredfi_provider.operators.ambiguous import act_or_read_back
+        from thredfi_provider.operators._sync.read_back import act_or_read_back
 
         resource = self.op.resource
         action, reached = REMOVALS[resource.path]  # on_missing was checked against it at parse time
 
         def send() -> Outcome:
             # A void of a void invoice is a 409 on a strict server: after an ambiguous failure
-            # the record's state decides (operators/ambiguous.py).
+            # the record's state decides (operators/_sync/read_back.py).
             act_or_read_back(
                 self.client, business_id, resource, record_id, action, done=lambda r: _is(r, reached)
             )
@@ -276,7 +276,7 @@ def apply_known(
     """One write to the stored id, no lookup; a refusal (a paid invoice) is settled by reading it,
     and an id Thredfi no longer knows (another environment's state) by looking the record up."""
     from thredfi_provider.client.errors import ThredfiConflictError, ThredfiNotFoundError
-    from thredfi_provider.operators.sync_plan import NOT_LOOKED
+    from thredfi_provider.operators._sync.lookups import NOT_LOOKED
 
     try:
         if not diff:  # only fields the body does not carry changed: compare in full

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from thredfi_provider.client.models import RecordModel
-    from thredfi_provider.operators.dedup import SeenKeys
-    from thredfi_provider.operators.summary import BatchSummary
+    from thredfi_provider.operators._sync.batch_summary import BatchSummary
+    from thredfi_provider.operators._sync.scratch import SeenKeys
 
 M = TypeVar("M", bound="RecordModel")
 

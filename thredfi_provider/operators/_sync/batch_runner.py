@@ -1,21 +1,8 @@
-"""Records in flight: a job per record, how it ended, and the bounded pool that sends them.
+"""Records in flight: a job per record and the bounded pool that sends them.
 
 Jobs are sent concurrently over a bounded thread pool that shares the hook's one session and
-token cache. Each record ends in exactly one state:
-
-- ``created``: Thredfi did not hold it; now it does;
-- ``updated``: Thredfi held an older version; the change was applied (PUT/PATCH, an archive);
-- ``unchanged``: Thredfi already holds exactly this;
-- ``voided``: the source cancelled it and Thredfi voided it;
-- ``removed``: mirror mode: it left the source snapshot and Thredfi voided or archived it;
-- ``unverified``: Thredfi holds it, but a field the source sends is one Thredfi's read does not
-  return (a payment's amount in the published list shape), so it cannot be proven equal; never
-  called unchanged (with ``state_path``, the stored checksum proves it instead);
-- ``conflicts``: the source changed something Thredfi cannot change (no published endpoint,
-  or a state that forbids it): reported with the field and the reason, never silently kept;
-- ``failed``: refused or not reachable, with the error.
-
-:mod:`.task_policy` turns the tally into a task state.
+token cache. Each job ends in one :class:`~.record_outcome.Outcome` or the client's error,
+recorded in the batch summary in submission order.
 """
 
 from __future__ import annotations
@@ -25,31 +12,16 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from thredfi_provider.client.compare import Differences
     from thredfi_provider.client.errors import ThredfiError
-    from thredfi_provider.operators.business_lookups import Record
-    from thredfi_provider.operators.summary import BatchSummary
+    from thredfi_provider.operators._sync.batch_summary import BatchSummary
+    from thredfi_provider.operators._sync.record_outcome import Outcome
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT_PER_WORKER = 4  # jobs submitted ahead of the workers: enough to keep them busy
-State = Literal["created", "updated", "unchanged", "voided", "removed", "unverified", "conflict"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one record ended; a conflict names its field and why it cannot change."""
-
-    state: State
-    record_id: str | None = None
-    changed: tuple[str, ...] = ()
-    field: str | None = None
-    reason: str | None = None
-    held: Any = None
-    sent: Any = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +29,7 @@ class Job:
     """One record ready to sync: its label, business and the call that makes Thredfi match it.
 
     ``fingerprint`` is the source record's field digests when a sync state is kept: how it ends
-    is written back with them (:mod:`.sync_state`).
+    is written back with them (:mod:`.state`).
     """
 
     label: str
@@ -120,20 +92,3 @@ def run_jobs(
         raise
     pool.shutdown(wait=True)
     return summary
-
-
-def conflict(held: Record, diff: Differences, reason: str) -> Outcome:
-    """A conflict on the first changed field, naming every changed field in the reason; Thredfi's
-    value is ``None`` where its read does not return the field."""
-    from thredfi_provider.client.compare import is_unknown
-
-    name, (theirs, ours) = next(iter(diff.items()))
-    theirs = None if is_unknown(theirs) else theirs
-    others = [f for f in diff if f != name]
-    if others:
-        reason += f" (also changed: {', '.join(others)})"
-    return Outcome("conflict", str(held.get("id")), field=name, reason=reason, held=theirs, sent=ours)
-
-
-def updated(held: Record, diff: Differences) -> Outcome:
-    return Outcome("updated", str(held.get("id")), changed=tuple(diff))
