@@ -89,6 +89,7 @@ demo-ui: $(STAMP)
 # A real distributed Airflow (CeleryExecutor on PostgreSQL and Redis, two Celery workers) syncing
 # 200 businesses x 100 invoices through a worker kill and a sandbox outage, then an exact check
 # (docs/scale.md). DISTRIBUTED_ARGS passes flags, e.g. DISTRIBUTED_ARGS="--small --keep".
+# The services are scripts/deployment/services.py's table; compose.yaml there is the same for Docker.
 .PHONY: demo-distributed test-distributed
 demo-distributed: $(STAMP)
 	$(BIN)/python scripts/distributed.py $(DISTRIBUTED_ARGS)

@@ -4,7 +4,8 @@ Runs ``scripts/distributed.py --small`` (what ``make demo-distributed`` runs, on
 4 days): a mapped bulk sync during which one worker is SIGKILLed and restarted and the sandbox
 is down for 10 seconds, then a backfill of a scheduled daily sync while its scheduled runs go
 on. The script's JSON summary must show both faults happened mid-run and every invoice and
-payment reached Thredfi exactly once.
+payment reached Thredfi exactly once (``scripts/deployment/verification.py`` counts that; the
+count itself is tested on made-up data, without services, in ``test_distributed_verification.py``).
 
 Minutes long and needs root (or PostgreSQL and Redis installed): excluded from ``make test``
 (marked ``slow`` too); run it with ``make test-distributed``.
