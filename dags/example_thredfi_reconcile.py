@@ -33,10 +33,10 @@ except ImportError:  # Airflow 2.11
 
 # [START howto_dag_thredfi_reconcile]
 QUERIES = {
-    "invoices": invoice_records,
-    "payments": payment_records,
-    "bills": bill_records,
-    "bill_payments": bill_payment_records,
+    "invoice": invoice_records,
+    "payment": payment_records,
+    "bill": bill_records,
+    "bill_payment": bill_payment_records,
 }
 REPORTS = os.environ.get("THREDFI_EXAMPLE_REPORT_ROOT", "/tmp/thredfi-reports")  # noqa: S108 - example default
 

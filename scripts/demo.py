@@ -73,10 +73,10 @@ def run_dag(
 
 # What the reconciliation compares: Thredfi resource -> the source query the sync used.
 RECONCILE = {
-    "invoices": "invoice_records",
-    "payments": "payment_records",
-    "bills": "bill_records",
-    "bill_payments": "bill_payment_records",
+    "invoice": "invoice_records",
+    "payment": "payment_records",
+    "bill": "bill_records",
+    "bill_payment": "bill_payment_records",
 }
 
 
@@ -124,7 +124,7 @@ def reconcile(first: dt.date, expected_drift: set[str]) -> bool:
                 bucket[0] += pair["source"]
                 bucket[1] += pair["thredfi"]
         money = "; ".join(f"{c} {s / 100:,.2f} vs {t / 100:,.2f}" for c, (s, t) in sorted(totals.items()))
-        expected = differs == (expected_drift if resource == "invoices" else set())
+        expected = differs == (expected_drift if resource == "invoice" else set())
         clean = expected and not any(summary[k] for k in ("missing", "extra", "duplicates", "invalid"))
         ok &= clean
         print(f"  {resource:<14} {summary['source']:>4} source = {summary['thredfi']:<4} Thredfi  ({money})"

@@ -54,6 +54,22 @@ def add_moved_modules(package: str, moved: Mapping[str, Sequence[str]]) -> None:
             sys.modules[name] = _moved_module(name, tuple(targets))
 
 
+def moved_names(module: str, moved: Mapping[str, str]) -> Any:
+    """A module ``__getattr__`` for names that left a living module: ``{old name: "module:new"}``."""
+
+    def __getattr__(attr: str) -> Any:
+        if attr not in moved:
+            raise AttributeError(f"module {module!r} has no attribute {attr!r}")
+        target, _, new = moved[attr].partition(":")
+        warn_deprecated(f"{module}.{attr}", f"{target}.{new}", stacklevel=3)
+        found: Any = importlib.import_module(target)
+        for part in new.split("."):  # "CUSTOMER.is_archived": an attribute of an object
+            found = getattr(found, part)
+        return found
+
+    return __getattr__
+
+
 def _moved_module(name: str, targets: tuple[str, ...]) -> types.ModuleType:
     module = types.ModuleType(name, f"Moved to {', '.join(targets)}; this name goes in {REMOVAL}.")
 

@@ -2,7 +2,7 @@
 
 ``thredfi://<host>[:<port>]/businesses/<business_id>/<resource path>`` names what a sync writes,
 as its OpenLineage dataset does (namespace ``thredfi://<host>``, name the path; see
-:mod:`~thredfi_provider.operators._lineage`), so an Asset a DAG schedules on and the lineage a
+the operators' lineage), so an Asset a DAG schedules on and the lineage a
 backend shows are the same thing. Airflow calls :func:`sanitize_uri` on every ``thredfi://`` Asset
 a DAG declares, :func:`create_asset` builds one, and the OpenLineage provider calls
 :func:`convert_asset_to_openlineage` for Assets in a task's inlets and outlets.
@@ -31,12 +31,18 @@ def sanitize_uri(uri: SplitResult) -> SplitResult:
 
 
 def create_asset(
-    *, host: str, business_id: str | None = None, resource: str = "invoices", extra: Any = None
+    *, host: str, business_id: str | None = None, resource: str = "invoice", extra: Any = None
 ) -> Asset:
-    """``create_asset(host="backend.thredfi.com", business_id=..., resource="invoices")``."""
+    """``create_asset(host="backend.thredfi.com", business_id=..., resource="invoice")``.
+
+    ``resource`` is the registry's name (``bill_payment``) or the path itself (``bills/payments``,
+    what the URI carries), so the Asset names the data the operators' lineage does.
+    """
+    from thredfi_provider.client.resources import resolve
     from thredfi_provider.compat import Asset
 
-    path = resource.strip("/") if business_id is None else f"businesses/{business_id}/{resource.strip('/')}"
+    resource = resolve(resource).path
+    path = resource if business_id is None else f"businesses/{business_id}/{resource}"
     return Asset(uri=f"{SCHEME}://{host.lower()}/{path}", extra=extra)
 
 

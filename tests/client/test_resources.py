@@ -19,10 +19,40 @@ def test_a_resource_resolves_by_itself_its_name_or_its_path():
     assert resolve("/invoices/payments/") is PAYMENT
 
 
-def test_every_synced_resource_names_a_model_whose_resource_is_itself():
+def test_the_model_of_each_synced_resource_is_the_one_that_names_it_and_no_other_is_paired():
+    from thredfi_provider.client import models
+
+    named = {cls for cls in vars(models).values() if isinstance(cls, type) and "resource" in vars(cls)}
+    assert {m.resource.name for m in named} == set(models.MODELS)
     for resource in RESOURCES.values():
-        if resource.model_name is not None:
-            assert resource.model().resource is resource
+        if resource.name in models.MODELS:
+            assert models.model_for(resource).resource is resource
+        else:
+            with pytest.raises(TypeError, match=f"{resource.name} records have no record model"):
+                models.model_for(resource)
+
+
+def test_every_spelling_of_a_resource_resolves_to_one_entry_with_its_rules():
+    from thredfi_provider.client.resources import CUSTOMER, INVOICE, VENDOR, old_spelling
+
+    for resource in RESOURCES.values():
+        assert resolve(resource.plural) is resource
+        assert old_spelling(resource.plural) is resource
+    assert [r.date_field for r in (INVOICE, PAYMENT, BILL_PAYMENT)] == [
+        "sent_at",
+        "payment_date",
+        "payment_date",
+    ]
+    assert INVOICE.removal == ("void", "void")
+    assert CUSTOMER.removal == ("archive", "archived")
+    assert VENDOR.removal is None
+    assert VENDOR.archivable
+    assert not INVOICE.archivable
+    assert INVOICE.is_void({"status": " VOIDED"})
+    assert INVOICE.is_settled({"status": "Partially_Paid"})
+    assert CUSTOMER.is_archived({"is_archived": True})
+    assert CUSTOMER.is_archived({"status": "ARCHIVED"})
+    assert not CUSTOMER.is_archived({"status": "active"})
 
 
 def test_a_wrapped_payment_is_read_for_invoice_and_bill_payments_alike():

@@ -130,7 +130,7 @@ def _assert_the_reconcile_dag_finds_no_drift(
     }
     assert _run("example_thredfi_reconcile", days[-1], conf=window) == "success"
     found = {path.stem: json.loads(path.read_text()) for path in reports.rglob("*.json")}
-    assert set(found) == {"invoices", "payments", "bills", "bill_payments"}
+    assert set(found) == {"invoice", "payment", "bill", "bill_payment"}
     for resource, report in found.items():
         assert report["clean"], (
             resource,
@@ -162,7 +162,7 @@ def test_the_mapped_dag_syncs_each_business_in_its_own_instance_and_reruns_exact
     """Mapped per business, with the summaries forced into their large (details report) form."""
     import thredfi_example_source
 
-    from thredfi_provider.operators import summary as summary_module
+    from thredfi_provider.operators._sync import batch_summary as summary_module
 
     monkeypatch.setattr(summary_module, "INLINE_RECORDS", 1)
     days = [thredfi_example_source.FIRST_DAY + dt.timedelta(days=n) for n in (1, 2)]

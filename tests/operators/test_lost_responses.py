@@ -20,7 +20,7 @@ from thredfi_provider.client.errors import ThredfiConflictError, ThredfiError
 from thredfi_provider.client.resources import INVOICE
 from thredfi_provider.operators._sync.lookups import BusinessLookups
 from thredfi_provider.operators._sync.read_back import act_or_read_back
-from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator, status_of
+from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 from thredfi_provider.operators.parties import ThredfiSyncCustomersOperator, ThredfiSyncVendorsOperator
 from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
 from thredfi_provider.sandbox.faults import Plan
@@ -170,7 +170,7 @@ def test_voiding_a_paid_invoice_raises_the_conflict_after_reading_it_back(box):
 
     with pytest.raises(ThredfiConflictError, match="invoice_not_voidable"):
         act_or_read_back(client, business_id, INVOICE, invoice_id, "void",
-                         done=lambda now: status_of(now) == "void", read=read)  # fmt: skip
+                         done=lambda now: INVOICE.status_of(now) == "void", read=read)  # fmt: skip
     assert reads == [invoice_id]  # it did look before deciding
     assert held(sandbox, "invoices", business_id, "inv-1")["status"] == "paid"
 

@@ -19,7 +19,7 @@ from thredfi_provider.operators.reconcile import ThredfiReconcileOperator
         lambda: ThredfiSyncInvoicesOperator(task_id="s", business_id="b", records=[invoice(1)],
                                             thredfi_conn_id="thredfi_nowhere"),
         lambda: ThredfiOperator(task_id="g", path="businesses/", thredfi_conn_id="thredfi_nowhere"),
-        lambda: ThredfiReconcileOperator(task_id="r", resource="customers", business_id="b", records=[],
+        lambda: ThredfiReconcileOperator(task_id="r", resource="customer", business_id="b", records=[],
                                          thredfi_conn_id="thredfi_nowhere"),
     ],
     ids=["sync", "generic", "reconcile"],

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from tests.helpers.operators import invoice, run
-from thredfi_provider.operators import progress
+from thredfi_provider.operators._sync import progress
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 
 

@@ -35,7 +35,7 @@ def delete_behind_the_back(sandbox, kind: str, record: dict) -> None:
 def reconcile(business_id, records, **kwargs):
     return run(
         ThredfiReconcileOperator(
-            task_id="r", resource="invoices", business_id=business_id, records=records, **kwargs
+            task_id="r", resource="invoice", business_id=business_id, records=records, **kwargs
         )
     )[0]
 
@@ -116,7 +116,7 @@ def test_payments_the_published_read_cannot_name_are_unverifiable_not_missing(bo
     payments = [{"external_id": "pay-1", "amount_cents": 5_000, "payment_date": "2024-03-10",
                  "allocations": [{"invoice_external_id": "inv-1", "amount_cents": 5_000}]}]  # fmt: skip
     run(ThredfiSyncPaymentsOperator(task_id="p", business_id=business_id, records=payments))
-    report = run(ThredfiReconcileOperator(task_id="r", resource="payments", business_id=business_id,
+    report = run(ThredfiReconcileOperator(task_id="r", resource="payment", business_id=business_id,
                                           records=payments))[0]  # fmt: skip
     mine = report["businesses"][business_id]
     assert mine["missing"] == []

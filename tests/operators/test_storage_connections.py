@@ -45,7 +45,7 @@ def test_the_reconcile_report_is_written_through_report_conn_id(
 ):
     from tests.helpers.operators import run
 
-    common = {"resource": "customers", "business_id": seeded, "records": []}
+    common = {"resource": "customer", "business_id": seeded, "records": []}
     run(ThredfiReconcileOperator(task_id="r", report_path=f"file://{tmp_path}/a.json",
                                  report_conn_id="local_store", **common))  # fmt: skip
     assert (tmp_path / "a.json").exists()

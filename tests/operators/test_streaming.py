@@ -15,7 +15,7 @@ import pytest
 from tests.helpers import make_client, onboard
 from tests.helpers.operators import invoice, run
 from thredfi_provider.client.errors import ThredfiRecordError
-from thredfi_provider.operators import summary as summary_module
+from thredfi_provider.operators._sync import batch_summary as summary_module
 from thredfi_provider.operators._sync.batch_summary import MAX_XCOM_BYTES, BatchSummary
 from thredfi_provider.operators._sync.record_outcome import Outcome
 from thredfi_provider.operators._sync.scratch import SeenKeys
@@ -313,7 +313,7 @@ def test_an_error_while_building_jobs_sends_nothing_more():
 
 
 def test_held_records_move_to_disk_past_the_memory_budget_and_read_the_same(box, monkeypatch):
-    from thredfi_provider.operators import packed as packed_module
+    from thredfi_provider.operators._sync import scratch as packed_module
     from thredfi_provider.operators._sync.lookups import BusinessLookups, Index
 
     monkeypatch.setattr(packed_module, "MEMORY_BUDGET", 20_000)

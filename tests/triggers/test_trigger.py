@@ -181,13 +181,13 @@ def test_the_trigger_module_does_not_import_the_sensor():
 def test_polls_log_at_debug_and_only_a_changed_reason_at_info(monkeypatch):
     """2,000 triggers must not write 2,000 INFO lines a round: the first "not ready" is the
     state the sensor deferred in, and so is every repeat; a new reason is worth an INFO."""
-    from thredfi_provider.hooks.status import Outcome, ResourceQuery
+    from thredfi_provider.hooks.status import Look, ResourceQuery
     from thredfi_provider.triggers import resource
 
     looks = iter(
-        [Outcome(False, reason="condition not met")] * 3
-        + [Outcome(False, reason="transient: 503")]
-        + [Outcome(False, reason="condition not met"), Outcome(True, {"id": "i1"})]
+        [Look(False, reason="condition not met")] * 3
+        + [Look(False, reason="transient: 503")]
+        + [Look(False, reason="condition not met"), Look(True, {"id": "i1"})]
     )
     monkeypatch.setattr(resource, "_look", lambda hook, query, budget: next(looks))
     lines: list[tuple[str, str]] = []

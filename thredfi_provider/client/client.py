@@ -17,6 +17,7 @@ import requests
 
 from thredfi_provider.client import pagination
 from thredfi_provider.client.errors import ThredfiValidationError
+from thredfi_provider.client.removed import RemovedMethods
 from thredfi_provider.client.requestor import CallOptions, Requestor
 from thredfi_provider.client.resources import BUSINESS, Resource, resolve
 from thredfi_provider.client.settings import ClientSettings
@@ -26,7 +27,7 @@ from thredfi_provider.client.urls import segment
 
 log = logging.getLogger(__name__)
 
-ResourceRef = Resource[Any] | str
+ResourceRef = Resource | str
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class CreateResult:
     confirmed: bool = True
 
 
-class ThredfiClient:
+class ThredfiClient(RemovedMethods):
     """Thread-safe client for the Thredfi Partner API.
 
     One instance is meant to be shared by every thread of a task (and every trigger of a

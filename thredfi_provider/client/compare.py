@@ -177,9 +177,7 @@ FIELDS: dict[str, dict[str, Reader]] = {
 Differences = dict[str, tuple[Any, Any]]
 
 
-def differences(
-    resource: Resource[Any] | str, sent: Mapping[str, Any], held: Mapping[str, Any]
-) -> Differences:
+def differences(resource: Resource | str, sent: Mapping[str, Any], held: Mapping[str, Any]) -> Differences:
     """``{field: (held, sent)}`` for every compared field the source sends that differs.
 
     A field the held record does not show maps to ``(UNKNOWN, sent)``: read the record itself

@@ -48,7 +48,7 @@ class RecordModel(BaseModel):
     """Base: strict about unknown fields, so a typo (``ammount_cents``) is an error, not a silent drop."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-    resource: ClassVar[Resource[Any]]
+    resource: ClassVar[Resource]
     # Fields that steer the sync (or are checked here) but are not part of the wire body.
     local_fields: ClassVar[frozenset[str]] = frozenset()
 
@@ -61,7 +61,7 @@ class RecordModel(BaseModel):
 
 
 class Business(RecordModel):
-    resource: ClassVar[Resource[Any]] = BUSINESS
+    resource: ClassVar[Resource] = BUSINESS
     legal_name: Annotated[str, Field(min_length=1, max_length=255)]
     email: Email
     entity_type: Annotated[str, Field(min_length=1, max_length=50)]  # required by the API reference
@@ -112,11 +112,11 @@ class Party(RecordModel):
 
 
 class Customer(Party):
-    resource: ClassVar[Resource[Any]] = CUSTOMER
+    resource: ClassVar[Resource] = CUSTOMER
 
 
 class Vendor(Party):
-    resource: ClassVar[Resource[Any]] = VENDOR
+    resource: ClassVar[Resource] = VENDOR
 
 
 class _Document(RecordModel):
@@ -131,7 +131,7 @@ class _Document(RecordModel):
 
 
 class Invoice(_Document):
-    resource: ClassVar[Resource[Any]] = INVOICE
+    resource: ClassVar[Resource] = INVOICE
     customer_id: str | None = None
     customer_external_id: str | None = None
     invoice_number: Annotated[str, Field(max_length=100)] | None = None
@@ -162,7 +162,7 @@ class Invoice(_Document):
 
 
 class Bill(_Document):
-    resource: ClassVar[Resource[Any]] = BILL
+    resource: ClassVar[Resource] = BILL
     local_fields: ClassVar[frozenset[str]] = frozenset({"vendor_external_id"})
     vendor_id: str | None = None
     vendor_external_id: str | None = None
@@ -231,7 +231,7 @@ class PaymentBase(RecordModel):
 
 
 class Payment(PaymentBase):
-    resource: ClassVar[Resource[Any]] = PAYMENT
+    resource: ClassVar[Resource] = PAYMENT
     customer_id: str | None = None
     payment_method: Annotated[
         str, Field(pattern="^(bank_transfer|credit_card|debit_card|ach|check|cash|paypal|stripe|other)$")
@@ -252,7 +252,7 @@ class Payment(PaymentBase):
 
 
 class BillPayment(PaymentBase):
-    resource: ClassVar[Resource[Any]] = BILL_PAYMENT
+    resource: ClassVar[Resource] = BILL_PAYMENT
     vendor_id: str | None = None
     vendor_external_id: str | None = None
     payment_method: Annotated[
@@ -280,3 +280,17 @@ class BillPayment(PaymentBase):
             for target, a in zip(allocation_ids, self.allocations, strict=True)
         ]
         return body
+
+
+#: Which model syncs which resource, said once: by each model's ``resource``.
+MODELS: dict[str, type[RecordModel]] = {
+    m.resource.name: m for m in (Business, Customer, Vendor, Invoice, Payment, Bill, BillPayment)
+}
+
+
+def model_for(resource: Resource) -> type[RecordModel]:
+    """The record model that syncs ``resource``; a resource nothing syncs is a ``TypeError``."""
+    found = MODELS.get(resource.name)
+    if found is None:
+        raise TypeError(f"Thredfi {resource.name} records have no record model")
+    return found

@@ -1,49 +1,82 @@
-"""The one list of Thredfi resources: where each lives, how its body is wrapped, its model.
+"""The one vocabulary of Thredfi resources: names, paths, body wrappers, dates and status rules.
 
-The client builds paths and unwraps bodies from it, the record models name their resource
-from it, and the sensor and trigger resolve what they watch through it, so adding a resource
-(or learning that another endpoint wraps its body) is a change in one place. Import-light on
-purpose: the models are imported only when :meth:`Resource.model` is called.
+The client builds paths and unwraps bodies from it; the sensor, the sync and reconcile operators
+and the business lookups name resources, find their date field and read a record's status
+through it, so adding a resource (or learning another status spelling) is a change in one
+place. One spelling is accepted everywhere: the singular ``name`` (``bill_payment``). The
+plural (``bill_payments``) and the path (``bills/payments``) still resolve, and the operators
+warn when a DAG uses the plural. Which record model syncs a resource is said once, by the
+model (``client/models.py``), so this module imports no model and no pydantic.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import Any
 
 from thredfi_provider.client.errors import ThredfiValidationError
 from thredfi_provider.client.urls import segment
 
-if TYPE_CHECKING:
-    from thredfi_provider.client.models import (
-        Bill,
-        BillPayment,
-        Business,
-        Customer,
-        Invoice,
-        Payment,
-        RecordModel,
-        Vendor,
-    )
-
-M = TypeVar("M", bound="RecordModel")
+# A document whose amounts are settled: editing or voiding it would rewrite history.
+SETTLED = frozenset({"paid", "partially_paid", "partial", "partially paid"})
+# The ways Thredfi's pages spell a voided document.
+VOID = frozenset({"void", "voided", "cancelled", "canceled"})
 
 
 @dataclass(frozen=True)
-class Resource(Generic[M]):
+class Resource:
     """One Thredfi resource.
 
-    :param name: what the sensor calls it (``payment``).
+    :param name: the one spelling (``payment``): the sensor's and reconcile's ``resource``.
     :param path: below the business (``invoices/payments``); the businesses list itself for ``business``.
+    :param plural: the old plural spelling (``payments``), still resolved.
     :param wrapper: the key some endpoints wrap one record in (``{"payment": {...}}``).
-    :param model_name: its record model in :mod:`thredfi_provider.client.models`, if it is synced.
+    :param date_field: the date a window of records is taken on (``sent_at``), if it has one.
+    :param actions: the state changes Thredfi publishes for it (``void``, ``archive``,
+        ``unarchive``); a change the source asks for outside these is a conflict.
     """
 
     name: str
     path: str
+    plural: str = ""
     wrapper: str | None = None
-    model_name: str | None = None
+    date_field: str | None = None
+    actions: frozenset[str] = frozenset()
+
+    @property
+    def archivable(self) -> bool:
+        """Whether its records can be archived (a full read must ask for archived ones too)."""
+        return bool(self.actions & {"archive", "unarchive"})
+
+    @property
+    def removal(self) -> tuple[str, str] | None:
+        """How mirror mode removes a record that left the source: (the action, the state it reaches)."""
+        if "void" in self.actions:
+            return "void", "void"
+        if "archive" in self.actions:
+            return "archive", "archived"
+        return None
+
+    def is_removed(self, record: Mapping[str, Any]) -> bool:
+        """Whether ``record`` is already in the state :attr:`removal` reaches."""
+        return self.is_void(record) if "void" in self.actions else self.is_archived(record)
+
+    @staticmethod
+    def status_of(record: Mapping[str, Any]) -> str:
+        """A record's status, folded: Thredfi writes ``SENT`` on some pages and ``sent`` on others."""
+        return str(record.get("status") or "").strip().lower()
+
+    def is_void(self, record: Mapping[str, Any]) -> bool:
+        return self.status_of(record) in VOID
+
+    def is_settled(self, record: Mapping[str, Any]) -> bool:
+        return self.status_of(record) in SETTLED
+
+    def is_archived(self, record: Mapping[str, Any]) -> bool:
+        """Archived in any of the published spellings: a flag, another flag, or a status."""
+        flagged = record.get("is_archived") or record.get("archived")
+        return bool(flagged) or self.status_of(record) == "archived"
 
     @property
     def business_scoped(self) -> bool:
@@ -71,40 +104,49 @@ class Resource(Generic[M]):
             return body[self.wrapper]
         return body
 
-    def model(self) -> type[M]:
-        if self.model_name is None:
-            raise TypeError(f"Thredfi {self.name} records have no record model")
-        models = importlib.import_module("thredfi_provider.client.models")
-        return cast("type[M]", getattr(models, self.model_name))
 
-
-BUSINESS: Resource[Business] = Resource("business", "businesses", model_name="Business")
-CUSTOMER: Resource[Customer] = Resource("customer", "customers", model_name="Customer")
-VENDOR: Resource[Vendor] = Resource("vendor", "vendors", model_name="Vendor")
-INVOICE: Resource[Invoice] = Resource("invoice", "invoices", model_name="Invoice")
-PAYMENT: Resource[Payment] = Resource("payment", "invoices/payments", wrapper="payment", model_name="Payment")
-BILL: Resource[Bill] = Resource("bill", "bills", model_name="Bill")
-# Tolerant reader: the contract wraps invoice payments; a bill payment wrapped the same way is read too.
-BILL_PAYMENT: Resource[BillPayment] = Resource(
-    "bill_payment", "bills/payments", wrapper="payment", model_name="BillPayment"
+BUSINESS = Resource("business", "businesses", plural="businesses")
+CUSTOMER = Resource("customer", "customers", plural="customers", actions=frozenset({"archive"}))
+VENDOR = Resource("vendor", "vendors", plural="vendors", actions=frozenset({"unarchive"}))
+INVOICE = Resource(
+    "invoice", "invoices", plural="invoices", date_field="sent_at", actions=frozenset({"void"})
 )
-JOURNAL_ENTRY: Resource[Any] = Resource("journal_entry", "general-ledger/journal-entries")
-ACCOUNT: Resource[Any] = Resource("account", "general-ledger/chart-of-accounts")
+PAYMENT = Resource(
+    "payment", "invoices/payments", plural="payments", wrapper="payment", date_field="payment_date"
+)
+BILL = Resource("bill", "bills", plural="bills", date_field="bill_date")
+# Tolerant reader: the contract wraps invoice payments; a bill payment wrapped the same way is read too.
+BILL_PAYMENT = Resource(
+    "bill_payment", "bills/payments", plural="bill_payments", wrapper="payment", date_field="payment_date"
+)
+JOURNAL_ENTRY = Resource("journal_entry", "general-ledger/journal-entries", plural="journal_entries")
+ACCOUNT = Resource("account", "general-ledger/chart-of-accounts", plural="accounts")
 
-RESOURCES: dict[str, Resource[Any]] = {
+RESOURCES: dict[str, Resource] = {
     r.name: r
     for r in (BUSINESS, CUSTOMER, VENDOR, INVOICE, PAYMENT, BILL, BILL_PAYMENT, JOURNAL_ENTRY, ACCOUNT)
 }
+_BY_PLURAL = {r.plural: r for r in RESOURCES.values()}
 _BY_PATH = {r.path: r for r in RESOURCES.values()}
 
 
-def resolve(resource: Resource[Any] | str) -> Resource[Any]:
-    """A resource by itself, its name (``payment``) or its path (``invoices/payments``).
+def named(name: str) -> Resource | None:
+    """A resource by its one spelling; ``None`` for anything else (see :func:`old_spelling`)."""
+    return RESOURCES.get(name)
+
+
+def old_spelling(name: str) -> Resource | None:
+    """The resource an old spelling (the plural ``bill_payments``, the path) means, if any."""
+    return _BY_PLURAL.get(name) or _BY_PATH.get(name.strip("/"))
+
+
+def resolve(resource: Resource | str) -> Resource:
+    """A resource by itself, its name (``payment``), its plural or its path (``invoices/payments``).
 
     A path the registry does not know is still a resource (the generic operator may reach
     one the provider has no model for), with no wrapper and no model.
     """
     if isinstance(resource, Resource):
         return resource
-    found = RESOURCES.get(resource) or _BY_PATH.get(resource.strip("/"))
+    found = RESOURCES.get(resource) or old_spelling(resource)
     return found if found is not None else Resource(resource.strip("/"), resource.strip("/"))

@@ -14,16 +14,43 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from thredfi_provider.client.resources import RESOURCES
+from thredfi_provider._deprecations import moved_names
+from thredfi_provider.client.resources import RESOURCES, old_spelling
 
 if TYPE_CHECKING:
     from thredfi_provider.client.client import ThredfiClient
 
 log = logging.getLogger(__name__)
 
+# ``Outcome`` was also the name of a record's sync outcome; this one is a look (until 2.0, warning).
+__getattr__ = moved_names(__name__, {"Outcome": "thredfi_provider.hooks.status:Look"})
+
 MAX_RETURNED_IDS = 100
 
 Condition = Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None
+
+
+def one_spelling(
+    resource: str, *, caller: str, allowed: Sequence[str] = tuple(RESOURCES), strict: bool = True
+) -> str:
+    """The registry's name for ``resource``; an old spelling (``invoices``) warns until 2.0.
+
+    The sensor and the reconcile operator both take ``resource``, and both take it this way.
+    ``stacklevel`` points the warning at the DAG line that built the task. With ``strict=False``
+    anything else is kept as given (a Jinja template, rendered and checked when the task runs).
+    """
+    if resource in allowed:
+        return resource
+    old = old_spelling(resource) if isinstance(resource, str) else None
+    if old is not None and old.name in allowed:
+        from thredfi_provider._deprecations import warn_deprecated
+
+        warn_deprecated(f"{caller}(resource={resource!r})", f"resource={old.name!r}",
+                        why=", the registry's one spelling", stacklevel=5)  # fmt: skip
+        return old.name
+    if not strict:
+        return resource
+    raise ValueError(f"resource must be one of {list(allowed)}, got {resource!r}")
 
 
 @dataclass(frozen=True)
@@ -50,7 +77,9 @@ class ResourceQuery:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Look:
+    """One look at a resource: met, or not yet and why (not a record's sync outcome)."""
+
     met: bool
     value: Any = None
     reason: str = ""
@@ -79,7 +108,7 @@ def matches(record: Mapping[str, Any], condition: Mapping[str, Sequence[Any]]) -
 
 def evaluate(
     client: ThredfiClient, query: ResourceQuery, predicate: Callable[[dict[str, Any]], bool] | None = None
-) -> Outcome:
+) -> Look:
     """One look. 404 and transient faults mean "not yet"; permission/validation errors raise."""
     from thredfi_provider.client.errors import ThredfiNotFoundError, ThredfiTransientError
 
@@ -94,13 +123,13 @@ def evaluate(
             # A business is watched by its id: resource_id, or business_id (any filters are
             # ignored for one business, as they always were).
             record = client.get(business_id, kind, str(query.resource_id or query.business_id))
-            return Outcome(True, record) if ok(record) else Outcome(False, reason="condition not met")
+            return Look(True, record) if ok(record) else Look(False, reason="condition not met")
         if query.external_id:
             # Asked as a filter, and checked on every row here: not every list documents it.
             record = client.find_by_external_id(business_id, kind, query.external_id)
             if record is None:
-                return Outcome(False, reason="no record with that external_id yet")
-            return Outcome(True, record) if ok(record) else Outcome(False, reason="condition not met")
+                return Look(False, reason="no record with that external_id yet")
+            return Look(True, record) if ok(record) else Look(False, reason="condition not met")
         ids: list[str] = []
         count = 0
         for found in client.list_records(business_id, kind, params=query.filters):
@@ -109,15 +138,15 @@ def evaluate(
                 if len(ids) < MAX_RETURNED_IDS:
                     ids.append(str(found.get("id")))
         value = {"count": count, "ids": ids}
-        return Outcome(count >= query.min_count, value, reason=f"{count} of {query.min_count} matching")
+        return Look(count >= query.min_count, value, reason=f"{count} of {query.min_count} matching")
     except ThredfiNotFoundError as exc:
         # A record may appear later; a business that is unknown (or another partner's) will not.
         if exc.error_code == "business_not_found" and query.resource != "business":
             raise
-        return Outcome(False, reason="not found yet")
+        return Look(False, reason="not found yet")
     except ThredfiTransientError as exc:
         log.warning("Thredfi not reachable right now, will look again: %s", exc)
-        return Outcome(False, reason=f"transient: {exc}")
+        return Look(False, reason=f"transient: {exc}")
 
 
 def describe_match(query: ResourceQuery | Mapping[str, Any], value: Any) -> str:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from thredfi_provider.client.client import ThredfiClient
     from thredfi_provider.client.settings import ClientSettings
-    from thredfi_provider.hooks.status import Outcome, ResourceQuery
+    from thredfi_provider.hooks.status import Look, ResourceQuery
 
 __all__ = ["ThredfiHook", "settings_from_connection", "shared_client"]
 
@@ -142,7 +142,7 @@ class ThredfiHook(BaseHook):
 
     def check_resource(
         self, query: ResourceQuery, predicate: Callable[[dict[str, Any]], bool] | None = None
-    ) -> Outcome:
+    ) -> Look:
         """One look at what a sensor waits for; the poke and the trigger both call this."""
         from thredfi_provider.hooks.status import evaluate
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from thredfi_provider.client.resources import BILL, BILL_PAYMENT
+from thredfi_provider.client.resources import BILL, BILL_PAYMENT, Resource
 from thredfi_provider.operators._deprecated import warn_renamed
 from thredfi_provider.operators.invoices import line_payloads, put_unless_settled
 from thredfi_provider.operators.payments import PaymentSync
@@ -57,13 +57,13 @@ class ThredfiSyncBillPaymentsOperator(PaymentSync["BillPayment"]):
     what: ClassVar[str] = "bill payments"
     resource = BILL_PAYMENT
     amount_field: ClassVar[str] = "amount_cents"
-    target: ClassVar[str] = "bills"
+    target: ClassVar[Resource] = BILL
 
     @classmethod
     def render(cls, lookups: BusinessLookups, label: str, record: BillPayment) -> dict[str, Any]:
         lookups.check_currency(label, record.currency)
         vendor_id = lookups.party_id(label, "vendor", record.vendor_id, record.vendor_external_id)
-        targets = lookups.allocation_targets(label, cls.target, record.allocations)
+        targets = lookups.allocation_targets(label, cls.target.path, record.allocations)
         return record.render(vendor_id, [str(t["id"]) for t in targets])
 
 

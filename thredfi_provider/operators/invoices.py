@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from thredfi_provider._deprecations import moved_names
 from thredfi_provider.client.errors import ThredfiError
 from thredfi_provider.client.resources import INVOICE
 from thredfi_provider.operators._sync.read_back import act_or_read_back
@@ -20,19 +21,18 @@ if TYPE_CHECKING:
     from thredfi_provider.client.resources import Resource
     from thredfi_provider.operators._sync.lookups import BusinessLookups, Record
 
-# States in which a document's amounts are settled: editing or voiding it would rewrite history.
-SETTLED = frozenset({"paid", "partially_paid", "partial", "partially paid"})
-VOID = frozenset({"void", "voided", "cancelled", "canceled"})
+# The status rules moved to the registry; the old names work until 2.0, with a warning.
+__getattr__ = moved_names(__name__, {
+    "SETTLED": "thredfi_provider.client.resources:SETTLED", "VOID": "thredfi_provider.client.resources:VOID",
+    "status_of": "thredfi_provider.client.resources:Resource.status_of",
+})  # fmt: skip
+
 # update-invoice's published body (CONTRACT.md §5.5): an invoice PUT carries these and nothing else.
 # The create's sent_at and metadata are not among them, so a change in either is a conflict.
 INVOICE_UPDATE_FIELDS = frozenset({
     "invoice_number", "invoice_type", "memo", "external_id", "due_at", "document", "customer_id",
     "line_items", "additional_discount", "additional_sales_taxes_total", "tips",
 })  # fmt: skip
-
-
-def status_of(held: Record) -> str:
-    return str(held.get("status") or "").strip().lower()
 
 
 def line_payloads(lookups: BusinessLookups, label: str, lines: Sequence[LineItem]) -> list[dict[str, Any]]:
@@ -52,7 +52,7 @@ def _top(field: str) -> str:
 
 
 def put_unless_settled(
-    client: ThredfiClient, lookups: BusinessLookups, resource: Resource[Any], what: str,
+    client: ThredfiClient, lookups: BusinessLookups, resource: Resource, what: str,
     payload: dict[str, Any], held: Record, diff: Differences, *, update_fields: frozenset[str] | None = None,
 ) -> Outcome:  # fmt: skip
     """Invoices and bills: a full PUT, refused (as a conflict) once paid or voided.
@@ -70,8 +70,8 @@ def put_unless_settled(
     """
     from thredfi_provider.client.compare import differences, is_unknown
 
-    status = status_of(held)
-    if status in SETTLED or status in VOID:
+    if resource.is_settled(held) or resource.is_void(held):
+        status = resource.status_of(held)
         return conflict(held, diff, f"the {what} is {status} in Thredfi and cannot be edited")
     body = payload if update_fields is None else {k: v for k, v in payload.items() if k in update_fields}
     uncarried = {name: change for name, change in diff.items() if _top(name) not in body}
@@ -123,7 +123,7 @@ class ThredfiSyncInvoicesOperator(ThredfiSyncOperator["Invoice"]):
         self, client: ThredfiClient, lookups: BusinessLookups, record: Invoice, held: Record | None
     ) -> Outcome | None:
         if not record.cancelled:
-            if held is not None and status_of(held) in VOID:
+            if held is not None and INVOICE.is_void(held):
                 return Outcome(
                     "conflict", str(held["id"]), field="cancelled", held=True, sent=False,
                     reason="the invoice is void in Thredfi and a void cannot be undone; issue a new invoice",
@@ -131,10 +131,10 @@ class ThredfiSyncInvoicesOperator(ThredfiSyncOperator["Invoice"]):
             return None
         if held is None:
             return Outcome("unchanged")  # cancelled before it ever reached Thredfi: nothing to void
-        status = status_of(held)
-        if status in VOID:
+        status = INVOICE.status_of(held)
+        if INVOICE.is_void(held):
             return Outcome("unchanged", str(held["id"]))
-        if status in SETTLED:
+        if INVOICE.is_settled(held):
             return Outcome(
                 "conflict", str(held["id"]), field="cancelled", held=status, sent=True,
                 reason=f"the invoice is {status} in Thredfi; refund or credit it instead of voiding",
@@ -142,7 +142,7 @@ class ThredfiSyncInvoicesOperator(ThredfiSyncOperator["Invoice"]):
         # A void whose answer was lost is settled by the invoice's state, not the retry's 409.
         act_or_read_back(
             client, lookups.business_id, INVOICE, str(held["id"]), "void",
-            done=lambda now: status_of(now) in VOID, read=lambda rid: self.read(client, lookups, rid),
+            done=INVOICE.is_void, read=lambda rid: self.read(client, lookups, rid),
         )  # fmt: skip
         return Outcome("voided", str(held["id"]))
 

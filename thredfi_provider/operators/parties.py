@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from thredfi_provider._deprecations import moved_names
 from thredfi_provider.client.resources import CUSTOMER, VENDOR
 from thredfi_provider.operators._deprecated import ids_only, warn_renamed
 from thredfi_provider.operators._sync.read_back import act_or_read_back
@@ -24,9 +25,8 @@ if TYPE_CHECKING:
     from thredfi_provider.operators._sync.lookups import BusinessLookups, Record
 
 
-def is_archived(held: Record) -> bool:
-    status = str(held.get("status") or "").lower()
-    return bool(held.get("is_archived") or held.get("archived")) or status == "archived"
+# The archive rule moved to the registry; the old name works until 2.0, with a warning.
+__getattr__ = moved_names(__name__, {"is_archived": "thredfi_provider.client.resources:CUSTOMER.is_archived"})
 
 
 class ThredfiSyncCustomersOperator(ThredfiSyncOperator["Customer"]):
@@ -41,7 +41,7 @@ class ThredfiSyncCustomersOperator(ThredfiSyncOperator["Customer"]):
     def settle(
         self, client: ThredfiClient, lookups: BusinessLookups, record: Customer, held: Record | None
     ) -> Outcome | None:
-        if held is not None and not record.archived and is_archived(held):
+        if held is not None and not record.archived and self.resource.is_archived(held):
             return Outcome(
                 "conflict", str(held["id"]), field="archived", held=True, sent=False,
                 reason="Thredfi publishes no unarchive endpoint for customers (only archive)",
@@ -50,11 +50,11 @@ class ThredfiSyncCustomersOperator(ThredfiSyncOperator["Customer"]):
             return None
         if held is None:
             return Outcome("unchanged")  # archived before it ever reached Thredfi
-        if is_archived(held):
+        if self.resource.is_archived(held):
             return Outcome("unchanged", str(held["id"]))
         act_or_read_back(
             client, lookups.business_id, CUSTOMER, str(held["id"]), "archive",
-            done=is_archived, read=lambda rid: self.read(client, lookups, rid),
+            done=CUSTOMER.is_archived, read=lambda rid: self.read(client, lookups, rid),
         )  # fmt: skip
         return Outcome("updated", str(held["id"]), changed=("archived",))
 
@@ -71,15 +71,16 @@ class ThredfiSyncVendorsOperator(ThredfiSyncOperator["Vendor"]):
     def settle(
         self, client: ThredfiClient, lookups: BusinessLookups, record: Vendor, held: Record | None
     ) -> Outcome | None:
-        if held is not None and not record.archived and is_archived(held):
+        if held is not None and not record.archived and self.resource.is_archived(held):
             act_or_read_back(
                 client, lookups.business_id, VENDOR, str(held["id"]), "unarchive",
-                done=lambda now: not is_archived(now), read=lambda rid: self.read(client, lookups, rid),
+                done=lambda now: not VENDOR.is_archived(now),
+                read=lambda rid: self.read(client, lookups, rid),
             )  # fmt: skip
             return Outcome("updated", str(held["id"]), changed=("archived",))
         if not record.archived:
             return None
-        if held is None or is_archived(held):
+        if held is None or self.resource.is_archived(held):
             return Outcome("unchanged", str(held["id"]) if held else None)
         return Outcome(
             "conflict", str(held["id"]), field="archived", held=False, sent=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from thredfi_provider.client.errors import ThredfiRecordError
-from thredfi_provider.client.resources import PAYMENT
+from thredfi_provider.client.resources import INVOICE, PAYMENT, Resource
 from thredfi_provider.operators._deprecated import warn_renamed
 from thredfi_provider.operators._sync.lookups import NOT_LOOKED
 from thredfi_provider.operators._sync.record_outcome import Outcome, conflict, updated
@@ -29,7 +29,7 @@ class PaymentSync(ThredfiSyncOperator[P]):
     """
 
     amount_field: ClassVar[str] = "total_amount_cents"
-    target: ClassVar[str] = "invoices"
+    target: ClassVar[Resource] = INVOICE
     # What went into the ledger: Thredfi refuses to change these on a completed payment.
     settled_fields: ClassVar[frozenset[str]] = frozenset(
         {"total_amount_cents", "amount_cents", "allocations", "customer_id", "vendor_id", "payment_date",
@@ -117,7 +117,7 @@ class ThredfiSyncPaymentsOperator(PaymentSync["Payment"]):
     @classmethod
     def render(cls, lookups: BusinessLookups, label: str, record: Payment) -> dict[str, Any]:
         lookups.check_currency(label, record.currency)
-        targets = lookups.allocation_targets(label, cls.target, record.allocations)
+        targets = lookups.allocation_targets(label, cls.target.path, record.allocations)
         if record.customer_id:
             customer_id = lookups.party_id(label, "customer", record.customer_id, None)
         else:
@@ -133,7 +133,7 @@ class ThredfiSyncPaymentsOperator(PaymentSync["Payment"]):
         for target in targets:
             found = party_id(target, "customer")
             if found is UNKNOWN or not found:
-                found = party_id(lookups.read_once(cls.target, str(target["id"])), "customer")
+                found = party_id(lookups.read_once(cls.target.path, str(target["id"])), "customer")
             customers.add(str(found))
         if len(customers) != 1:
             problem = "no allocation to take it from" if not customers else "allocations to several customers"

@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from thredfi_provider.client.resources import BUSINESS
+from thredfi_provider.client.resources import BUSINESS, CUSTOMER, INVOICE, resolve
 from thredfi_provider.hooks.task_state import task_state_from_errors
 from thredfi_provider.operators.base_operator import ThredfiBaseOperator
 from thredfi_provider.operators.sources import RecordsSource, load_records
@@ -25,24 +25,17 @@ if TYPE_CHECKING:
     from thredfi_provider.operators._sync.lookups import BusinessLookups, Record
     from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
 
-# resource -> (the sync operator whose rendering it shares, the date field its window applies to)
-RESOURCES: dict[str, tuple[str, str, str | None]] = {
-    "businesses": ("businesses", "ThredfiSyncBusinessesOperator", None),
-    "customers": ("parties", "ThredfiSyncCustomersOperator", None),
-    "vendors": ("parties", "ThredfiSyncVendorsOperator", None),
-    "invoices": ("invoices", "ThredfiSyncInvoicesOperator", "sent_at"),
-    "bills": ("bills", "ThredfiSyncBillsOperator", "bill_date"),
-    "payments": ("payments", "ThredfiSyncPaymentsOperator", "payment_date"),
-    "bill_payments": ("bills", "ThredfiSyncBillPaymentsOperator", "payment_date"),
-}
+# What can be reconciled: every resource a sync operator writes (client/resources.py names them).
+RECONCILABLE = ("business", "customer", "vendor", "invoice", "payment", "bill", "bill_payment")
 MAX_LISTED = 1000  # per list in the returned report; the JSON file written has them all
 
 
 class ThredfiReconcileOperator(ThredfiBaseOperator):
     """Report drift between the source's records and Thredfi's, per business and per record.
 
-    :param resource: ``invoices``, ``payments``, ``bills``, ``bill_payments``, ``customers``,
-        ``vendors`` or ``businesses``.
+    :param resource: ``invoice``, ``payment``, ``bill``, ``bill_payment``, ``customer``,
+        ``vendor`` or ``business``: the sensor's spelling. The old plural (``invoices``) warns
+        and works until 2.0.
     :param records: the same input the sync operator takes (a list, an ``XComArg``, JSON or a
         callable), normally the same source query.
     :param business_id: for records without their own ``business_id``.
@@ -85,9 +78,9 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if resource not in RESOURCES:
-            raise ValueError(f"resource must be one of {sorted(RESOURCES)}, got {resource!r}")
-        self.resource = resource
+        from thredfi_provider.hooks.status import one_spelling
+
+        self.resource = one_spelling(resource, caller="ThredfiReconcileOperator", allowed=RECONCILABLE)
         self.records = records
         self.business_id = business_id
         self.window_start = window_start
@@ -97,13 +90,22 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         self.fail_on_drift = fail_on_drift
 
     def _sync_class(self) -> type[ThredfiSyncOperator[Any]]:
-        import importlib
-
-        module, name, _ = RESOURCES[self.resource]
-        cls: type[ThredfiSyncOperator[Any]] = getattr(
-            importlib.import_module(f"thredfi_provider.operators.{module}"), name
+        """The sync operator whose rendering this shares, imported only when the task runs."""
+        from thredfi_provider.operators.bills import ThredfiSyncBillPaymentsOperator, ThredfiSyncBillsOperator
+        from thredfi_provider.operators.businesses import ThredfiSyncBusinessesOperator
+        from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
+        from thredfi_provider.operators.parties import (
+            ThredfiSyncCustomersOperator,
+            ThredfiSyncVendorsOperator,
         )
-        return cls
+        from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
+
+        syncs: tuple[type[ThredfiSyncOperator[Any]], ...] = (
+            ThredfiSyncBusinessesOperator, ThredfiSyncCustomersOperator, ThredfiSyncVendorsOperator,
+            ThredfiSyncInvoicesOperator, ThredfiSyncPaymentsOperator, ThredfiSyncBillsOperator,
+            ThredfiSyncBillPaymentsOperator,
+        )  # fmt: skip
+        return next(op for op in syncs if op.resource.name == self.resource)
 
     def execute(self, context: Context) -> Any:
         from thredfi_provider.compat import AirflowFailException
@@ -226,7 +228,7 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
         return report
 
     def _in_window(self, held: Record) -> bool:
-        field = RESOURCES[self.resource][2]
+        field = resolve(self.resource).date_field
         if field is None or not (self.window_start or self.window_end):
             return True
         day = str(held.get(field) or held.get("issue_date") or "")[:10]
@@ -247,12 +249,9 @@ class ThredfiReconcileOperator(ThredfiBaseOperator):
 
 def _state_drift(record: Any, held: Record) -> dict[str, Any]:
     """A cancelled source invoice must be void in Thredfi; an archived customer archived."""
-    from thredfi_provider.operators.invoices import VOID, status_of
-    from thredfi_provider.operators.parties import is_archived
-
-    if getattr(record, "cancelled", False) and status_of(held) not in VOID:
-        return {"status": {"thredfi": status_of(held), "source": "cancelled"}}
-    if getattr(record, "archived", False) and not is_archived(held):
+    if getattr(record, "cancelled", False) and not INVOICE.is_void(held):
+        return {"status": {"thredfi": INVOICE.status_of(held), "source": "cancelled"}}
+    if getattr(record, "archived", False) and not CUSTOMER.is_archived(held):
         return {"archived": {"thredfi": False, "source": True}}
     return {}
 
@@ -268,9 +267,7 @@ def _amount(record: Any, payload: dict[str, Any]) -> int | None:
 
 
 def _held_amount(held: Record) -> int | None:
-    from thredfi_provider.operators.invoices import VOID, status_of
-
-    if status_of(held) in VOID:
+    if INVOICE.is_void(held):
         return None
     for name in ("total_amount_cents", "amount_cents"):
         if isinstance(held.get(name), int):

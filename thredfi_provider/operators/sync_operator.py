@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from thredfi_provider.hooks.task_state import enforce_policy
 from thredfi_provider.operators._sync.batch_runner import Job
@@ -88,7 +88,7 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
         "state_path", "state_conn_id",
     )  # fmt: skip
     what: ClassVar[str] = "records"
-    resource: ClassVar[Resource[Any]]  # from the one registry; its record model is ``M``
+    resource: ClassVar[Resource]  # from the one registry; the model that names it is ``M``
     needs_business: ClassVar[bool] = True
     legacy_summary_xcom: ClassVar[bool] = False
     planned: ClassVar[bool] = True  # finds what is held through the plan (not the businesses list)
@@ -140,7 +140,9 @@ class ThredfiSyncOperator(ThredfiBaseOperator, Generic[M]):
     @classmethod
     def model(cls) -> type[M]:
         """The record model, imported at ``execute`` only: a DAG file never pays for pydantic."""
-        return cls.resource.model()
+        from thredfi_provider.client.models import model_for
+
+        return cast("type[M]", model_for(cls.resource))
 
     def execute(self, context: Context) -> Any:
         # Imported here, not at the top: a DAG file that imports the operator pays for none of it.

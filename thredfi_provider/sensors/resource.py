@@ -56,7 +56,9 @@ class ThredfiResourceSensor(BaseSensorOperator):
         super().__init__(**kwargs)
         if deferrable and callable(condition):
             raise ValueError("a callable condition cannot be deferred; use a field/value mapping")
-        self.resource = resource
+        from thredfi_provider.hooks.status import one_spelling
+
+        self.resource = one_spelling(resource, caller="ThredfiResourceSensor", strict=False)
         self.business_id = business_id
         self.resource_id = resource_id
         self.external_id = external_id

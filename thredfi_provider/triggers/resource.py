@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from thredfi_provider.compat import BaseTrigger, TriggerEvent
 
 if TYPE_CHECKING:
-    from thredfi_provider.hooks.status import Outcome, ResourceQuery
+    from thredfi_provider.hooks.status import Look, ResourceQuery
     from thredfi_provider.hooks.thredfi import ThredfiHook
 
 T = TypeVar("T")
@@ -176,7 +176,7 @@ async def _in_pool(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(_poll_pool(), context.run, fn, *args)
 
 
-def _look(hook: ThredfiHook, query: ResourceQuery, budget: float) -> Outcome:
+def _look(hook: ThredfiHook, query: ResourceQuery, budget: float) -> Look:
     """One poll in a worker thread, its every request and retry inside ``budget`` seconds."""
     from thredfi_provider.client.deadline import deadline
 

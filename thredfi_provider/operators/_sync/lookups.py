@@ -164,7 +164,7 @@ class BusinessLookups:
     @staticmethod
     def list_params(resource: str) -> dict[str, str]:
         """What a full read of a list asks for (the plan's page 1 must ask the same)."""
-        return {"include_archived": "true"} if resource in ("customers", "vendors") else {}
+        return {"include_archived": "true"} if resolve(resource).archivable else {}
 
     def plan(self, resource: str) -> Plan:
         """How this business's records of ``resource`` find what Thredfi holds (:class:`Plan`)."""
@@ -203,9 +203,10 @@ class BusinessLookups:
             return known[external_id]
         if party_id and party_id in self._once(("remembered ids", kind), lambda: set(known.values())):
             return party_id  # a set built once per task: a source of write-back ids asks per record
-        index = self.index(f"{kind}s")
+        path = resolve(kind).path
+        index = self.index(path)
         if party_id:
-            if party_id not in index.by_id and not self._exists(f"{kind}s", party_id):
+            if party_id not in index.by_id and not self._exists(path, party_id):
                 raise ThredfiRecordError(
                     label, f"{kind}_id", f"unknown {kind} {party_id!r} in business {self.business_id}"
                 )

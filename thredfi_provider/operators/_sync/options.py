@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from thredfi_provider.client.resources import RESOURCES, resolve
+
 OnConflict = Literal["fail", "warn"]
 OnMissing = Literal["ignore", "void", "archive"]
-# How mirror mode removes a record, per resource path: the published action and the state it
-# reaches. Bills have no published void and vendors no published archive.
-REMOVALS = {"invoices": ("void", "void"), "customers": ("archive", "archived")}
 
 
 def check_options(
@@ -32,8 +31,11 @@ def check_options(
             f"on_missing={on_missing!r} removes what the source no longer has: it needs state_path "
             "(what was synced before) and full_snapshot=True (the source is every record)"
         )
-    if on_missing != "ignore" and REMOVALS.get(resource_path, ("",))[0] != on_missing:
-        supported = ", ".join(f"{action!r} for {path}" for path, (action, _) in REMOVALS.items())
+    removal = resolve(resource_path).removal
+    if on_missing != "ignore" and (removal is None or removal[0] != on_missing):
+        # How mirror mode removes a record is the registry's: bills have no published void and
+        # vendors no published archive.
+        supported = ", ".join(f"{r.removal[0]!r} for {r.path}" for r in RESOURCES.values() if r.removal)
         raise ValueError(
             f"on_missing={on_missing!r}: Thredfi publishes no way to {on_missing} {resource_path}; "
             f"mirror mode supports {supported}"

@@ -43,7 +43,7 @@ def is_ambiguous(exc: ThredfiError) -> bool:
 def act_or_read_back(
     client: ThredfiClient,
     business_id: str,
-    resource: Resource[Any],
+    resource: Resource,
     record_id: str,
     action: str,
     *,

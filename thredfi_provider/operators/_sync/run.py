@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from thredfi_provider.operators._sync.batch_runner import Job, run_jobs
-from thredfi_provider.operators._sync.options import REMOVALS
 from thredfi_provider.operators._sync.progress import Progress, known_length
 from thredfi_provider.operators._sync.record_outcome import Outcome
 from thredfi_provider.operators._sync.state import SyncState, changed_fields, fingerprint
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
     from thredfi_provider.operators._sync.lookups import BusinessLookups, Plan
     from thredfi_provider.operators._sync.scratch import SeenKeys
     from thredfi_provider.operators._sync.state import Entry
-    from thredfi_provider.operators.sync_operator import ThredfiSyncOperator
+    from thredfi_provider.operators._sync.synced import SyncedOperator
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ class SyncRun:
     """What one ``execute`` knows, kept across its chunks."""
 
     def __init__(
-        self, op: ThredfiSyncOperator[Any], client: ThredfiClient, summary: BatchSummary, seen: SeenKeys,
+        self, op: SyncedOperator, client: ThredfiClient, summary: BatchSummary, seen: SeenKeys,
         stamp: str | None = None,
     ) -> None:  # fmt: skip
         self.op = op
@@ -232,14 +231,14 @@ class SyncRun:
         from thredfi_provider.operators._sync.read_back import act_or_read_back
 
         resource = self.op.resource
-        action, reached = REMOVALS[resource.path]  # on_missing was checked against it at parse time
+        removal = resource.removal
+        assert removal is not None  # on_missing was checked against it at parse time
+        action = removal[0]
 
         def send() -> Outcome:
             # A void of a void invoice is a 409 on a strict server: after an ambiguous failure
             # the record's state decides (operators/_sync/read_back.py).
-            act_or_read_back(
-                self.client, business_id, resource, record_id, action, done=lambda r: _is(r, reached)
-            )
+            act_or_read_back(self.client, business_id, resource, record_id, action, done=resource.is_removed)
             return Outcome("removed", record_id, changed=(action,))
 
         return send
@@ -256,7 +255,7 @@ def run_stamp(context: Mapping[str, Any]) -> str | None:
 
 
 def known_job(
-    op: ThredfiSyncOperator[Any], client: ThredfiClient, lookups: BusinessLookups, label: str,
+    op: SyncedOperator, client: ThredfiClient, lookups: BusinessLookups, label: str,
     record: RecordModel, entry: Entry, changed: tuple[str, ...], fields: dict[str, str],
 ) -> Job:  # fmt: skip
     """A record the sync state knows: its ``changed`` fields go straight to its Thredfi id."""
@@ -270,7 +269,7 @@ def known_job(
 
 
 def apply_known(
-    op: ThredfiSyncOperator[Any], client: ThredfiClient, lookups: BusinessLookups, record: RecordModel,
+    op: SyncedOperator, client: ThredfiClient, lookups: BusinessLookups, record: RecordModel,
     payload: dict[str, Any], held: dict[str, Any], diff: Differences,
 ) -> Outcome:  # fmt: skip
     """One write to the stored id, no lookup; a refusal (a paid invoice) is settled by reading it,
@@ -286,13 +285,6 @@ def apply_known(
         return op.sync(client, lookups, record, payload, op.read(client, lookups, str(held["id"])))
     except ThredfiNotFoundError:
         return op.sync(client, lookups, record, payload, NOT_LOOKED)
-
-
-def _is(held: dict[str, Any], reached: str) -> bool:
-    from thredfi_provider.operators.invoices import VOID, status_of
-    from thredfi_provider.operators.parties import is_archived
-
-    return is_archived(held) if reached == "archived" else status_of(held) in VOID
 
 
 def _raise(exc: BaseException) -> Outcome:
