@@ -13,6 +13,7 @@ import pytest
 from tests.helpers.hostile_server import HostileServer
 from thredfi_provider.client.client import ThredfiClient
 from thredfi_provider.client.errors import (
+    ThredfiAuthError,
     ThredfiConnectionError,
     ThredfiError,
     ThredfiRateLimitError,
@@ -224,7 +225,10 @@ def test_an_echoed_basic_header_from_the_token_endpoint_is_redacted(hostile):
         client.request("GET", "businesses/")
     assert "Basic" in str(hostile.seen[-1].authorization)
     text = f"{caught.value} {caught.value.details} {caught.value.to_dict()}"
-    assert "echo" in text or "Authorization" in text or "who are you" in text
+    # The token endpoint's own refusal, not some other failure: a 401 from the token request.
+    assert (type(caught.value), caught.value.status) == (ThredfiAuthError, 401)
+    refusal = "who are you? Request had Authorization: Basic *** [HTTP 401] POST /v1/platform/oauth2/token/"
+    assert refusal in text  # the header reached the error, scrubbed
     assert basic not in text
     assert hostile.api_key not in text
 

@@ -11,7 +11,8 @@ first path segment under ``/v1/platform/``, misbehaves:
 - ``endless/``: a list that claims 500 records but a million pages, each page new;
 - ``echo/``: 400 with the request's headers (``Authorization`` included) echoed in the body;
 - ``echo-token/``: every request under it, token requests included, answers 401 with its
-  headers (the Basic ``Authorization``) echoed; use it as the base URL's path;
+  headers echoed and its (Basic) ``Authorization`` quoted in the message; use it as the base
+  URL's path;
 - ``bad-token/``: tokens minted under it carry a CR LF (use it as the base URL's path);
 - ``retry-after/<value>/``: 429 with ``Retry-After: <value>`` (``day`` = an HTTP date a day ahead);
 - ``drf/``: 400 with DRF's plain validation body, nested like the request;
@@ -122,7 +123,8 @@ def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                 Seen(self.command, self.path, self.headers.get("Authorization"), dict(self.headers.items()))
             )
             if path.startswith("/v1/platform/echo-token/"):
-                self._send(401, {"error": "who are you?", "echo": dict(self.headers.items())})
+                said = f"who are you? Request had Authorization: {self.headers.get('Authorization')}"
+                self._send(401, {"error": said, "echo": dict(self.headers.items())})
                 return
             if path.endswith("/oauth2/token/"):
                 token = "tok_" + secrets.token_urlsafe(16)

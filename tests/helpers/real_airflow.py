@@ -4,15 +4,19 @@
 task costs its supervisor, what a real task log holds, or what the metadata database keeps.
 :func:`standalone` starts the scheduler (LocalExecutor), the dag processor, the triggerer and the
 api-server on SQLite, waits until the DAGs are parsed, and stops every process on exit. Used by the
-secrets search at 1,000 businesses (``tests/reliability/test_secrets_at_scale.py``) and by
-``benchmarks/bench_breadth.py``.
+deferral test (``tests/test_standalone.py``), the secrets search at 1,000 businesses
+(``tests/reliability/test_secrets_at_scale.py``) and ``benchmarks/bench_breadth.py``.
+:func:`components` starts chosen components one by one instead, so a test can start another
+later (``tests/triggers/test_triggerer_many.py`` starts its triggerer once the sensors deferred).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -20,13 +24,16 @@ import sys
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from thredfi_provider.sandbox.process import free_port
 
 FINISHED = {"success", "failed"}
+STOP_TIMEOUT = 30  # seconds from SIGTERM to SIGKILL for what is left of a component's process tree
 # Runs of the characters a token, a key or its Basic form is made of, and their dot-separated parts.
 _WORDS = re.compile(r"[A-Za-z0-9_~+/=-]+(?:\.[A-Za-z0-9_~+/=-]+)*")
 
@@ -66,7 +73,59 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float, interval: floa
 class Airflow:
     home: Path
     env: dict[str, str]
-    output: Path  # the standalone process's own stdout and stderr
+    logs: Path  # each started process's own stdout and stderr, as ``<component>.log``
+    started: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def api(self) -> str:
+        """The api-server's base URL."""
+        return f"http://127.0.0.1:{self.env['AIRFLOW__API__PORT']}"
+
+    def start(self, component: str) -> Path:
+        """``airflow <component>`` (``standalone``, ``scheduler``, ``triggerer``, ...) in its own
+        session; returns the path of its log."""
+        log = self.logs / f"{component}.log"
+        with log.open("wb") as sink:
+            self.started[component] = subprocess.Popen(
+                [str(Path(sys.executable).with_name("airflow")), component],
+                env=self.env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        return log
+
+    def tail(self, component: str, lines: int = 60) -> str:
+        text = (self.logs / f"{component}.log").read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def check_alive(self) -> None:
+        """Fail at once, with its log's tail, when a started component has exited."""
+        for name, process in self.started.items():
+            if process.poll() is not None:
+                raise AssertionError(f"`airflow {name}` exited with {process.returncode}:\n{self.tail(name)}")
+
+    def wait(self, what: str, probe: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
+        """:func:`wait_for`, checking every component is still alive before each probe."""
+        return wait_for(what, lambda: self.check_alive() or probe(), timeout, interval)
+
+    def stop(self) -> None:
+        """SIGTERM each component's process group, then SIGKILL whatever of its process tree
+        outlives ``STOP_TIMEOUT`` (a frozen TriggerRunner ignores SIGTERM). The tree is taken
+        before signalling, so a child in another session, or orphaned by its parent, is reaped too."""
+        tree = _tree(self.started.values())
+        for process in self.started.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        tree |= _tree(tree)  # anything forked meanwhile
+        _, alive = psutil.wait_procs(tree, timeout=STOP_TIMEOUT)
+        for leftover in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                leftover.kill()
+        psutil.wait_procs(alive, timeout=10)
+        for process in self.started.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         airflow = Path(sys.executable).with_name("airflow")
@@ -82,6 +141,11 @@ class Airflow:
         if _json_rows(errors.stdout):
             raise RuntimeError(f"the DAG files did not import: {errors.stdout[-3000:]}")
         return False
+
+    def wait_parsed(self, dags: dict[str, str], timeout: float) -> None:
+        for dag_file in dags:
+            dag_id = dag_file.removesuffix(".py")
+            self.wait(f"{dag_id} to be parsed", lambda d=dag_id: self.parsed(d), timeout, interval=2.0)
 
     def trigger(self, dag_id: str, run_id: str, conf: dict[str, Any] | None = None) -> None:
         done = self.cli("dags", "trigger", dag_id, "--run-id", run_id, "--conf", json.dumps(conf or {}))
@@ -110,8 +174,8 @@ class Airflow:
         return state
 
     def files_text(self) -> Iterator[tuple[str, str]]:
-        """Every text file under the home (task logs, component logs, config) and the output."""
-        for path in [*sorted(self.home.rglob("*")), self.output]:
+        """Every text file under the home (task logs, component logs, config) and each process's output."""
+        for path in [*sorted(self.home.rglob("*")), *(self.logs / f"{name}.log" for name in self.started)]:
             if path.is_file() and path.suffix not in {".db", ".db-wal", ".db-shm", ".pyc"}:
                 yield str(path), path.read_text(errors="replace")
 
@@ -129,6 +193,48 @@ def standalone(
     tmp: Path, dags: dict[str, str], env: dict[str, str], timeout: float = 300
 ) -> Generator[Airflow]:
     """``airflow standalone`` with ``dags`` (file name: source) parsed and unpaused, stopped on exit."""
+    with _airflow(tmp, dags, env) as airflow:
+        airflow.start("standalone")
+        airflow.wait_parsed(dags, timeout)
+        yield airflow
+
+
+@contextmanager
+def components(
+    tmp: Path, dags: dict[str, str], env: dict[str, str], names: tuple[str, ...], timeout: float = 300
+) -> Generator[Airflow]:
+    """The components ``names`` (``api-server``, ``scheduler``, ...) started one by one on a freshly
+    migrated database, ``dags`` parsed and unpaused; :meth:`Airflow.start` adds another later.
+
+    What ``airflow standalone`` would set up for them is set here: the LocalExecutor, one JWT
+    secret for every component, an api-server that takes every caller for an admin (the test's
+    REST calls need no login), and free ports for the log servers.
+    """
+    separate = {
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(24),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "PYTHONUNBUFFERED": "1",  # a component's log is read while it runs
+    }
+    with _airflow(tmp, dags, {**separate, **env}) as airflow:
+        airflow.env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"{airflow.api}/execution/"
+        migrated = airflow.cli("db", "migrate", timeout=timeout)
+        if migrated.returncode != 0:
+            raise RuntimeError(f"airflow db migrate failed: {migrated.stderr[-3000:]}")
+        for name in names:
+            airflow.start(name)
+        airflow.wait_parsed(dags, timeout)
+        yield airflow
+
+
+@contextmanager
+def _airflow(tmp: Path, dags: dict[str, str], env: dict[str, str]) -> Generator[Airflow]:
+    """An Airflow home in ``tmp`` with ``dags`` in its DAG folder; every component started in it
+    is stopped on exit."""
     folder = tmp / "dags"
     folder.mkdir(parents=True, exist_ok=True)
     for name, source in dags.items():
@@ -150,29 +256,21 @@ def standalone(
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         **env,
     }
-    output = tmp / "standalone.log"
-    airflow = Path(sys.executable).with_name("airflow")
-    with output.open("w") as sink:
-        process = subprocess.Popen(
-            [str(airflow), "standalone"],
-            env=full_env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    running = Airflow(home, full_env, output)
+    airflow = Airflow(home, full_env, tmp)
     try:
-        for dag_file in dags:
-            dag_id = dag_file.removesuffix(".py")
-            wait_for(f"{dag_id} to be parsed", lambda d=dag_id: running.parsed(d), timeout, interval=2.0)
-        yield running
+        yield airflow
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        airflow.stop()
+
+
+def _tree(roots: Any) -> set[psutil.Process]:
+    """``roots`` (processes or ``Popen`` objects) and all their descendants still running."""
+    tree: set[psutil.Process] = set()
+    for root in roots:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process = root if isinstance(root, psutil.Process) else psutil.Process(root.pid)
+            tree |= {process, *process.children(recursive=True)}
+    return tree
 
 
 def _json_rows(stdout: str) -> list[dict[str, Any]]:

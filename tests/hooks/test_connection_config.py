@@ -8,6 +8,7 @@ import logging
 import pytest
 from airflow.sdk import Connection
 
+from thredfi_provider.client.settings import InsecureURLError
 from thredfi_provider.hooks import thredfi as hook_module
 from thredfi_provider.hooks.connection import ThredfiConnectionConfigError, settings_from_connection
 
@@ -65,6 +66,18 @@ def test_bad_extras_are_refused_naming_the_connection_and_field(extra, field):
     assert caught.value.field == field
     assert "thredfi_cfg" in str(caught.value)
     assert field in str(caught.value)
+
+
+def test_plain_http_to_a_remote_host_is_refused_naming_the_host_unless_the_extras_allow_it():
+    with pytest.raises(InsecureURLError) as caught:
+        settings_from_connection(conn("http://thredfi.example.com"))
+    assert isinstance(caught.value, ThredfiConnectionConfigError)  # so the task fails without retries
+    assert caught.value.field == "host"
+    assert "thredfi_cfg" in str(caught.value)
+    allowed = settings_from_connection(
+        conn("http://thredfi.example.com", extra={"allow_insecure_http": True})
+    )
+    assert allowed.base_url == "http://thredfi.example.com"
 
 
 def test_missing_credentials_name_login_and_password():

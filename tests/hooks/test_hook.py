@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from thredfi_provider.client.settings import InsecureURLError
 from thredfi_provider.hooks import thredfi as hook_module
 from thredfi_provider.hooks.thredfi import ThredfiHook
 
@@ -57,18 +56,6 @@ def test_extras_tune_the_client(monkeypatch):
         50,
         False,
     )
-
-
-def test_plain_http_to_a_remote_host_is_refused(monkeypatch):
-    conn = {
-        "conn_type": "thredfi",
-        "login": "p",
-        "password": "key-123456",
-        "host": "http://thredfi.example.com",
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_THREDFI_HTTP", json.dumps(conn))
-    with pytest.raises(InsecureURLError):
-        _ = ThredfiHook("thredfi_http").settings
 
 
 def test_test_connection_reports_bad_credentials_without_the_key(thredfi_sandbox, monkeypatch):

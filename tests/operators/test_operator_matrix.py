@@ -73,6 +73,8 @@ CASES = [
          {"payment_method": "check"}, "record", [("ThredfiSyncBillsOperator", "bills", _bill)]),
 ]  # fmt: skip
 IDS = [c.operator for c in CASES]
+# What the other partner's business holds of each kind before any trial: its own customer and vendor.
+FOREIGN_HELD = {"customers": ["cust-1"], "vendors": ["vend-1"]}
 
 
 def _operator(name: str, module: str, **kwargs: Any) -> Any:
@@ -144,11 +146,13 @@ def test_a_bad_record_among_good_ones_is_named_and_the_rest_land(two_partners, c
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_another_partners_business_fails_permanently_and_writes_nothing(two_partners, case):
     sandbox, _, foreign = two_partners
+    held_before = sandbox.records(case.kind, foreign)
     requests_before = sandbox.counter("requests")
     with pytest.raises(AirflowFailException):
         run(_operator(case.operator, case.module, business_id=foreign, records=[case.record(0)]))
-    assert sandbox.records(case.kind, foreign) == [] or case.kind in ("customers", "vendors")
-    assert [r["external_id"] for r in sandbox.records(case.kind, foreign)] in ([], ["cust-1"], ["vend-1"])
+    # Exactly what the other partner made (the fixture's cust-1 and vend-1), nothing of ours, unchanged.
+    assert [r["external_id"] for r in sandbox.records(case.kind, foreign)] == FOREIGN_HELD.get(case.kind, [])
+    assert sandbox.records(case.kind, foreign) == held_before
     assert sandbox.counter("requests") - requests_before <= 4, "a permanent error must not be retried"
 
 
@@ -166,7 +170,10 @@ def test_transient_faults_are_retried_without_duplicates(two_partners, case):
     assert summary["created"] == 20
     landed = [r["external_id"] for r in sandbox.records(case.kind, own) if r["external_id"] not in before]
     assert sorted(landed) == sorted(r["external_id"] for r in records)
-    assert sandbox.counter("fault_drop") + sandbox.counter("fault_error") > 0
+    # The faults really happened, the hard case among them: writes that committed and whose answer
+    # was lost (each case meets five or more of each with this seed).
+    assert sandbox.counter("fault_drop") > 0
+    assert sandbox.counter("fault_error") > 0
 
 
 def test_onboarding_under_faults_creates_each_business_once(two_partners):

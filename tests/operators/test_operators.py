@@ -200,21 +200,6 @@ def test_many_businesses_in_one_task_and_a_foreign_business_is_refused(
     )
 
 
-def test_transient_faults_are_retried_without_duplicates(thredfi_sandbox, seeded, monkeypatch):
-    thredfi_sandbox.set_faults(error_rate=0.15, rate_limit_rate=0.05, reset_rate=0.05, drop_after_commit_rate=0.05,
-                               retry_after=0.01, seed=21)  # fmt: skip
-    fast = "&backoff_initial=0.01&backoff_max=0.05&max_retries=10"
-    monkeypatch.setenv("AIRFLOW_CONN_THREDFI_DEFAULT", thredfi_sandbox.connection_uri() + fast)
-    records = [invoice(n) for n in range(60)]
-    summary, _ = run(ThredfiSyncInvoicesOperator(task_id="s", business_id=seeded, records=records))
-    thredfi_sandbox.set_faults()
-    assert summary["failed"] == []
-    assert summary["created"] + summary["unchanged"] == 60
-    assert thredfi_sandbox.counter("fault_drop") > 0  # the hard case really happened
-    invoices = thredfi_sandbox.records("invoices", seeded)
-    assert sorted(i["external_id"] for i in invoices) == sorted(r["external_id"] for r in records)
-
-
 def test_transient_failures_left_over_make_the_task_retryable(thredfi_sandbox, seeded, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_THREDFI_DEFAULT", thredfi_sandbox.connection_uri() + "&max_retries=0")
     thredfi_sandbox.set_faults(error_rate=1.0, include_token_endpoints=False)

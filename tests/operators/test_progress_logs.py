@@ -96,11 +96,14 @@ def test_an_updated_record_logs_what_changed_at_info(thredfi_sandbox, thredfi_co
 
 
 def test_a_matched_sensor_logs_what_matched(thredfi_sandbox, thredfi_conn_id, unpaid, capfd):
+    from thredfi_provider.compat import PokeReturnValue
     from thredfi_provider.sensors.resource import ThredfiResourceSensor
 
     sensor = ThredfiResourceSensor(task_id="w", resource="invoice", business_id=unpaid, external_id="inv-1",
                                    condition={"status": ["sent", "open", "draft", "unpaid", "SENT"]})  # fmt: skip
-    assert sensor.poke({}) is not False
+    matched = sensor.poke({})
+    assert isinstance(matched, PokeReturnValue)
+    assert (matched.is_done, matched.xcom_value["external_id"]) == (True, "inv-1")
     logged = capfd.readouterr()
     text = logged.out + logged.err
     assert "Thredfi sensor matched: invoice inv-1 (id " in text

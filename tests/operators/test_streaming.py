@@ -1,7 +1,9 @@
 """Streaming batches and a bounded XCom: big sources flow through in chunks, the XCom stays small.
 
 Against the default sandbox over HTTP; the XCom thresholds are lowered so a few dozen records
-exercise the large-batch form that a real run reaches at a few thousand.
+exercise the large-batch form that a real run reaches at a few thousand. The pieces underneath
+(the batch summary, the runner, the scratch sets, report storage) each have their own file in
+``tests/operators/sync/``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,7 @@ import pytest
 
 from tests.helpers import make_client, onboard
 from tests.helpers.operators import invoice, run
-from thredfi_provider.client.errors import ThredfiRecordError
 from thredfi_provider.operators._sync import batch_summary as summary_module
-from thredfi_provider.operators._sync.batch_summary import MAX_XCOM_BYTES, BatchSummary
-from thredfi_provider.operators._sync.record_outcome import Outcome
-from thredfi_provider.operators._sync.scratch import SeenKeys
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 from thredfi_provider.operators.parties import ThredfiSyncCustomersOperator
 from thredfi_provider.operators.sources import SqlRecords
@@ -71,18 +69,6 @@ def test_a_duplicate_external_id_is_refused_across_chunks_too(box):
     assert "duplicate" in failure["error"]
 
 
-def test_seen_keys_spill_to_disk_and_still_answer():
-    seen = SeenKeys(memory_limit=100)
-    assert seen.add_new(f"k{n}" for n in range(80)) == set()
-    assert seen.add_new(["k1", "new-1", "new-1", "k79"]) == {"k1", "k79"}
-    assert not seen.spilled
-    assert seen.add_new(f"x{n}" for n in range(50)) == set()
-    assert seen.spilled
-    assert seen.add_new(["x3", "k5", "fresh"]) == {"x3", "k5"}
-    assert seen.add_new(["fresh"]) == {"fresh"}
-    seen.close()
-
-
 def test_a_large_batch_puts_its_report_in_storage_and_read_ids_reads_it(box, tmp_path, monkeypatch):
     monkeypatch.setattr(summary_module, "INLINE_RECORDS", 20)
     sandbox, business_id = box
@@ -112,40 +98,6 @@ def test_a_small_batch_keeps_the_inline_form(box):
     assert "details" not in summary
     assert list(summary["ids"]) == ["inv-1"]
     assert read_ids(summary) == summary["ids"]
-
-
-class BigError(ThredfiRecordError):
-    pass
-
-
-def test_the_xcom_stays_under_64_kb_whatever_the_count_and_the_messages():
-    summary = BatchSummary()
-    huge = {"line_items": [{"description": "x" * 2_000}] * 5}
-    for n in range(20_000):
-        label = f"inv-{n:06d}-" + "y" * 60
-        if n % 10 == 0:
-            summary.fail(label, BigError(label, "line_items", "z" * 3_000), "biz")
-        elif n % 10 == 1:
-            summary.record(label, "biz", Outcome("conflict", f"id-{n}", field="line_items", reason="r" * 2_000,
-                                                 held=huge, sent=huge))  # fmt: skip
-        else:
-            summary.record(label, "biz", Outcome("created", f"id-{n}"))
-    assert summary.ids == {}
-    assert len(summary.failed) == len(summary.conflicts) == 10
-    published: list[int] = []
-
-    def publish(spool):
-        published.append(sum(1 for _ in spool))
-        return "file:///nowhere/report.jsonl"
-
-    value = summary.to_xcom(publish)
-    size = len(json.dumps(value).encode())
-    assert size <= MAX_XCOM_BYTES, size
-    assert published == [20_000]
-    assert (value["total"], value["failed_count"], value["conflict_count"]) == (20_000, 2_000, 2_000)
-    assert value["failed"]
-    assert value["conflicts"]
-    summary.close()
 
 
 def test_a_sql_source_is_templated_and_streamed(box, tmp_path, monkeypatch):
@@ -178,32 +130,6 @@ def test_a_sql_source_is_templated_and_streamed(box, tmp_path, monkeypatch):
     )
     summary, _ = run(ThredfiSyncCustomersOperator(task_id="c", business_id=business_id, records=customers))
     assert summary["created"] == 3
-
-
-def test_run_jobs_pulls_jobs_only_as_room_frees_up():
-    import threading
-
-    from thredfi_provider.operators._sync.batch_runner import Job, run_jobs
-
-    finished: list[int] = []
-    ahead: list[int] = []
-    lock = threading.Lock()
-
-    def send(n: int) -> Outcome:
-        with lock:
-            finished.append(n)
-        return Outcome("created", f"id-{n}")
-
-    def jobs():
-        for n in range(200):
-            with lock:
-                ahead.append(n - len(finished))
-            yield Job(f"r{n}", "biz", lambda n=n: send(n))
-
-    summary = run_jobs(jobs(), BatchSummary(), max_workers=3, in_flight=6)
-    assert summary.created == 200
-    assert list(summary.ids) == [f"r{n}" for n in range(200)]
-    assert max(ahead) <= 6, max(ahead)
 
 
 def test_a_failing_large_batch_still_publishes_its_report_and_names_it(box, tmp_path, monkeypatch):
@@ -273,59 +199,13 @@ def test_mapped_instances_and_tries_never_share_a_report_file(box, tmp_path, mon
     assert len(paths) == 3
 
 
-def test_inline_outcomes_say_which_records_conflicted_or_failed():
-    summary = BatchSummary()
-    summary.record("a", "b", Outcome("created", "id-a"))
-    summary.record("c", "b", Outcome("conflict", "id-c", field="memo", reason="r"))
-    summary.fail("f", ThredfiRecordError("f", "memo", "bad"))
-    lines = list(iter_outcomes(summary.to_xcom()))
-    assert [(line["external_id"], line["state"]) for line in lines] == [
-        ("a", None),
-        ("c", "conflict"),
-        ("f", "failed"),
-    ]
-
-
-def test_an_error_while_building_jobs_sends_nothing_more():
-    import threading
-    import time
-
-    from thredfi_provider.operators._sync.batch_runner import Job, run_jobs
-
-    sent: list[int] = []
-    lock = threading.Lock()
-
-    def send(n: int) -> Outcome:
-        time.sleep(0.05)
-        with lock:
-            sent.append(n)
-        return Outcome("created", f"id-{n}")
-
-    def jobs():
-        for n in range(20):
-            yield Job(f"r{n}", "biz", lambda n=n: send(n))
-        raise RuntimeError("a bug while rendering record 20")
-
-    with pytest.raises(RuntimeError, match="record 20"):
-        run_jobs(jobs(), BatchSummary(), max_workers=2, in_flight=8)
-    time.sleep(0.3)  # what was on the wire finishes
-    assert len(sent) < 20, len(sent)  # the queued jobs were cancelled, not sent
-
-
-def test_held_records_move_to_disk_past_the_memory_budget_and_read_the_same(box, monkeypatch):
+def test_a_sync_and_its_rerun_work_from_a_spilled_index(box, monkeypatch):
+    """Held records past the memory budget go to disk (``tests/operators/sync/test_scratch.py``);
+    a whole sync and rerun work from such an index."""
     from thredfi_provider.operators._sync import scratch as packed_module
-    from thredfi_provider.operators._sync.lookups import BusinessLookups, Index
+    from thredfi_provider.operators._sync.lookups import BusinessLookups
 
     monkeypatch.setattr(packed_module, "MEMORY_BUDGET", 20_000)
-    records = [{"id": f"id-{n}", "external_id": f"e-{n}", "memo": "x" * 100, "n": n} for n in range(300)]
-    index = Index(iter(records))
-    assert index.by_external_id.spilled
-    assert len(index.by_external_id) == len(index.by_id) == 300
-    assert index.by_external_id["e-7"] == records[7]
-    assert index.by_id.get("id-299") == records[299]
-    assert "e-300" not in index.by_external_id
-    assert sorted(r["n"] for r in index.by_external_id.values()) == list(range(300))
-    # And a whole sync and rerun work from a spilled index.
     sandbox, business_id = box
     synced = [invoice(n) for n in range(40)]
     run(ThredfiSyncInvoicesOperator(task_id="s", business_id=business_id, records=synced))

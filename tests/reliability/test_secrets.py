@@ -9,6 +9,7 @@ import json
 import logging
 import traceback
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
@@ -16,6 +17,8 @@ from airflow.sdk.exceptions import TaskDeferred
 from tests.helpers.operators import run
 from tests.helpers.reliability import business_with_customers, invoice_records, payment_records
 from thredfi_provider.sandbox.config import FaultConfig
+
+WRONG_KEY = "another-wrong-key-1234"
 
 
 def _secrets(sandbox) -> list[str]:
@@ -41,6 +44,7 @@ def debug_logs(caplog):
 def test_no_secret_reaches_logs_xcom_templates_triggers_or_exceptions(
     thredfi_sandbox, fast_conn, debug_logs, capfd, monkeypatch
 ):
+    from thredfi_provider.hooks.thredfi import ThredfiHook
     from thredfi_provider.operators.generic import ThredfiOperator
     from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
     from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
@@ -63,6 +67,10 @@ def test_no_secret_reaches_logs_xcom_templates_triggers_or_exceptions(
     attempt(ThredfiSyncPaymentsOperator(task_id="pay", business_id=business_id, records=payment_records(5)))
     # A permanent failure from the server (403: a partner endpoint with another business's path).
     attempt(ThredfiOperator(task_id="forbidden", path=f"businesses/{business_id}/", business_id=business_id))
+    # A key the server refuses (401): the wrong key is a secret too.
+    monkeypatch.setenv("AIRFLOW_CONN_THREDFI_WRONG_KEY", thredfi_sandbox.connection_uri().replace(
+        quote(thredfi_sandbox.api_key, safe=""), WRONG_KEY))  # fmt: skip
+    attempt(ThredfiOperator(task_id="refused", path="businesses/", thredfi_conn_id="thredfi_wrong_key"))
     # A 400 from the server, echoed back in the error.
     attempt(ThredfiOperator(task_id="bad", method="POST", path=f"businesses/{business_id}/customers/",
                             business_id=business_id, json={"external_id": "c-x", "email": "nope"}))  # fmt: skip
@@ -103,8 +111,9 @@ def test_no_secret_reaches_logs_xcom_templates_triggers_or_exceptions(
         operator.render_template_fields({"params": {"b": business_id}, "ds": "2024-03-01"})
         rendered.append(json.dumps({f: getattr(operator, f) for f in operator.template_fields}, default=str))
 
-    assert len(errors) == 3, errors  # forbidden, bad, down
-    secrets = _secrets(thredfi_sandbox)
+    assert len(errors) == 4, errors  # forbidden, refused, bad, down
+    wrong_basic = base64.b64encode(f"{thredfi_sandbox.partner_id}:{WRONG_KEY}".encode()).decode()
+    secrets = [*_secrets(thredfi_sandbox), WRONG_KEY, wrong_basic]
     captured = capfd.readouterr()
     places = {
         "log records": debug_logs.text + "\n".join(str(r.args) for r in debug_logs.records),
@@ -113,10 +122,15 @@ def test_no_secret_reaches_logs_xcom_templates_triggers_or_exceptions(
         "trigger kwargs": trigger_kwargs,
         "rendered templates": "\n".join(rendered),
         "exceptions": "\n".join("".join(traceback.format_exception(e)) + repr(e) for e in errors),
+        "client settings": repr(ThredfiHook().get_conn().settings)
+        + repr(ThredfiHook("thredfi_wrong_key").settings),
     }
-    assert "GET /v1/platform" in places["log records"] or "GET /v1/platform" in places["stdout/stderr"], (
-        "DEBUG logging of HTTP calls must be on for this test to mean anything"
-    )
+    # The search means something only if the HTTP calls were logged at DEBUG (urllib3's own lines;
+    # the warnings on stderr quote request paths at any level) and the echoed header reached a log line.
+    debug_http = [r for r in debug_logs.records if r.name == "urllib3.connectionpool" and r.levelno == logging.DEBUG
+                  and "GET /v1/platform" in r.getMessage()]  # fmt: skip
+    assert debug_http, "DEBUG logging of HTTP calls must be on for this test to mean anything"
+    assert "Request had Authorization: Bearer ***" in places["log records"]
     leaks = {where: found for where, text in places.items() if (found := _leaks(text, secrets))}
     assert leaks == {}
 

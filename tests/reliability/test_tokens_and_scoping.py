@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import make_client, onboard
 from tests.helpers.operators import run
 from tests.helpers.reliability import business_with_customers, invoice_records, ledger_state
-from thredfi_provider.client.settings import ClientSettings, resolve_base_url
+from thredfi_provider.client.settings import ClientSettings, InsecureURLError, resolve_base_url
 
 
 def _during_sync(sandbox, business_id: str, when: int, action) -> None:
@@ -94,16 +94,19 @@ def test_a_misrouted_business_token_is_caught_by_the_sandbox(thredfi_sandbox):
         ("http://127.0.0.1:8765", True),
         ("http://localhost:8765", True),
         ("http://[::1]:8765", True),
+        ("http://thredfi.example.com", False),
         ("http://thredfi.internal.example", False),
+        ("http://proxy.internal", False),
         ("http://10.0.0.5", False),
         ("https://backend.thredfi.com", True),
     ],
 )
 def test_plain_http_only_to_loopback_unless_explicitly_allowed(url, allowed):
+    """The one rule, for every host (a connection's ``host``: ``tests/hooks/test_connection_config.py``)."""
     if allowed:
         assert resolve_base_url(url) == url
     else:
-        with pytest.raises(ValueError, match="http"):
+        with pytest.raises(InsecureURLError, match="http"):
             resolve_base_url(url)
         assert resolve_base_url(url, allow_insecure_http=True) == url
 
@@ -114,5 +117,7 @@ def test_tls_verification_is_on_by_default():
     settings = ClientSettings("https://backend.thredfi.com", "partner", "key")
     assert settings.verify is True
     verify = ThredfiClient(settings).transport.session.verify
-    # True, or the CA bundle the environment names (REQUESTS_CA_BUNDLE), exactly as requests would
-    assert verify is True or (isinstance(verify, str) and os.path.exists(verify)), verify
+    # True, or the CA bundle the environment names, exactly as requests would pick it
+    # (each variable on its own: tests/client/test_proxies.py)
+    expected = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    assert verify == expected, verify
