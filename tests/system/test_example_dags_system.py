@@ -112,14 +112,14 @@ def test_the_example_dags_end_to_end(system_env, monkeypatch):
     window = {"window_start": start, "window_end": end}
     assert _run("example_thredfi_reconcile", days[-1], conf=window) == "success"
     reports = {p.stem: json.loads(p.read_text()) for p in system_env["reports"].rglob("*.json")}
-    assert reports
+    assert set(reports) == {"invoice", "payment", "bill", "bill_payment"}  # one report per resource
     assert all(r["clean"] for r in reports.values()), json.dumps(
         {k: r["summary"] for k, r in reports.items()}
     )
     # What the published reads let a reconcile compare: everything but payments, whose published
     # read carries no external_id (a real server may return more; then they are compared too).
     for resource, report in reports.items():
-        assert report["complete"] or resource == "payments", (resource, report["summary"])
+        assert report["complete"] or resource == "payment", (resource, report["summary"])
     # Nothing half-done: every source row the runs selected has its Thredfi id.
     linked = _linked(system_env["db"])
     assert linked["businesses"][1] == linked["businesses"][0] > 0
