@@ -70,18 +70,27 @@ def moved_names(module: str, moved: Mapping[str, str]) -> Any:
     return __getattr__
 
 
-def _moved_module(name: str, targets: tuple[str, ...]) -> types.ModuleType:
-    module = types.ModuleType(name, f"Moved to {', '.join(targets)}; this name goes in {REMOVAL}.")
+def moved_to(module: str, targets: Sequence[str]) -> Any:
+    """A module ``__getattr__`` for a module whose names moved, unrenamed, to ``targets``.
+
+    A name is looked up in each target, in order; found, it warns and resolves; not found, it is
+    the usual ``AttributeError``. Serves both a moved module's stand-in and a living module some
+    of whose names left (``operators.summary``'s ``BatchSummary``).
+    """
 
     def __getattr__(attr: str) -> Any:
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        for target in targets:
-            new = importlib.import_module(target)
-            if hasattr(new, attr):
-                warn_deprecated(f"{name}.{attr}", f"{target}.{attr}", stacklevel=3)
-                return getattr(new, attr)
-        raise AttributeError(f"module {name!r} (moved to {', '.join(targets)}) has no attribute {attr!r}")
+        if not attr.startswith("__"):
+            for target in targets:
+                new = importlib.import_module(target)
+                if hasattr(new, attr):
+                    warn_deprecated(f"{module}.{attr}", f"{target}.{attr}", stacklevel=3)
+                    return getattr(new, attr)
+        raise AttributeError(f"module {module!r} (moved to {', '.join(targets)}) has no attribute {attr!r}")
 
-    module.__getattr__ = __getattr__  # type: ignore[method-assign]
+    return __getattr__
+
+
+def _moved_module(name: str, targets: tuple[str, ...]) -> types.ModuleType:
+    module = types.ModuleType(name, f"Moved to {', '.join(targets)}; this name goes in {REMOVAL}.")
+    module.__getattr__ = moved_to(name, targets)  # type: ignore[method-assign]
     return module

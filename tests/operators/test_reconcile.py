@@ -127,3 +127,15 @@ def test_payments_the_published_read_cannot_name_are_unverifiable_not_missing(bo
     else:
         assert mine["unverifiable"] == []
         assert report["complete"]
+
+
+def test_every_reconcilable_resource_shares_the_rendering_of_the_sync_operator_that_writes_it():
+    """RECONCILABLE names the resources; _sync_class finds their operators: the two must agree."""
+    from thredfi_provider.client.models import MODELS
+    from thredfi_provider.operators.reconcile import RECONCILABLE
+
+    assert set(RECONCILABLE) == set(MODELS), "every synced resource, and only those"
+    for resource in RECONCILABLE:
+        sync = ThredfiReconcileOperator(task_id=f"r_{resource}", resource=resource, records=[])._sync_class()
+        assert sync.resource.name == resource
+        assert sync.__name__.startswith("ThredfiSync")

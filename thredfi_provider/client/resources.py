@@ -60,7 +60,8 @@ class Resource:
 
     def is_removed(self, record: Mapping[str, Any]) -> bool:
         """Whether ``record`` is already in the state :attr:`removal` reaches."""
-        return self.is_void(record) if "void" in self.actions else self.is_archived(record)
+        reached = self.removal[1] if self.removal else None
+        return self.is_void(record) if reached == "void" else self.is_archived(record)
 
     @staticmethod
     def status_of(record: Mapping[str, Any]) -> str:

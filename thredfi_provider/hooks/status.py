@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from thredfi_provider._deprecations import moved_names
+from thredfi_provider._deprecations import moved_names, warn_deprecated
 from thredfi_provider.client.resources import RESOURCES, old_spelling
 
 if TYPE_CHECKING:
@@ -43,8 +43,6 @@ def one_spelling(
         return resource
     old = old_spelling(resource) if isinstance(resource, str) else None
     if old is not None and old.name in allowed:
-        from thredfi_provider._deprecations import warn_deprecated
-
         warn_deprecated(f"{caller}(resource={resource!r})", f"resource={old.name!r}",
                         why=", the registry's one spelling", stacklevel=5)  # fmt: skip
         return old.name

@@ -11,20 +11,10 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-_MOVED = "thredfi_provider.operators._sync.batch_summary"
+from thredfi_provider._deprecations import moved_to
 
-
-def __getattr__(name: str) -> Any:
-    """``BatchSummary`` and its limits moved to the internal sync package (until 2.0, warning)."""
-    import importlib
-
-    moved = importlib.import_module(_MOVED)
-    if name.startswith("__") or not hasattr(moved, name):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from thredfi_provider._deprecations import warn_deprecated
-
-    warn_deprecated(f"{__name__}.{name}", f"{_MOVED}.{name}")
-    return getattr(moved, name)
+# ``BatchSummary`` and its limits moved to the internal sync package (until 2.0, with a warning).
+__getattr__ = moved_to(__name__, ("thredfi_provider.operators._sync.batch_summary",))
 
 
 def iter_outcomes(summary: Mapping[str, Any], conn_id: str | None = None) -> Iterator[dict[str, Any]]:
