@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: a child process importing a helper stays light
     from thredfi_provider.client.client import ThredfiClient
@@ -47,3 +47,23 @@ def onboard(client: ThredfiClient, external_id: str = "biz-1", **fields: object)
     }
     payload.update(fields)
     return str(client.create_business(payload).record["id"])
+
+
+def business_with_parties(sandbox: SandboxServer, *, customers: int = 1, vendors: int = 0) -> str:
+    """The business ``acme`` with customers ``cust-1``... and vendors ``vend-1``...; returns its id."""
+    client = make_client(sandbox)
+    business_id = onboard(client, "acme")
+    for kind, prefix, count in (("customers", "cust", customers), ("vendors", "vend", vendors)):
+        for n in range(1, count + 1):
+            client.create(
+                business_id,
+                kind,
+                {"external_id": f"{prefix}-{n}", "company_name": f"{kind[:-1].title()} {n}"},
+            )
+    return business_id
+
+
+def held(sandbox: SandboxServer, kind: str, business_id: str, external_id: str) -> dict[str, Any]:
+    """The one record the sandbox holds under ``external_id`` (none, or two, fails the test)."""
+    [found] = [r for r in sandbox.records(kind, business_id) if r["external_id"] == external_id]
+    return found

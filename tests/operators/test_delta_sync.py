@@ -12,6 +12,7 @@ import math
 
 import pytest
 
+from tests.helpers import held as held_record
 from tests.helpers import make_client, onboard
 from tests.helpers.builders import FAST_BACKOFF
 from tests.helpers.operators import invoice, run
@@ -56,8 +57,7 @@ def history(shop_):
 
 
 def held(sandbox, business_id, external_id):
-    [found] = [r for r in sandbox.records("invoices", business_id) if r["external_id"] == external_id]
-    return found
+    return held_record(sandbox, "invoices", business_id, external_id)
 
 
 # ---------------------------------------------------------------------- without state

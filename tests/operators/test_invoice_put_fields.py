@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import make_client, onboard
+from tests.helpers import business_with_parties
 from tests.helpers.operators import invoice, run
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
 from thredfi_provider.sandbox.faults import Plan
@@ -22,10 +22,7 @@ from thredfi_provider.sandbox.faults import Plan
 def box(request, thredfi_sandbox_factory, fast_conn):
     sandbox = thredfi_sandbox_factory(strict=request.param == "strict")
     fast_conn(sandbox)
-    client = make_client(sandbox)
-    business_id = onboard(client, "acme")
-    client.create(business_id, "customers", {"external_id": "cust-1", "company_name": "Customer 1"})
-    return sandbox, business_id
+    return sandbox, business_with_parties(sandbox)
 
 
 def paths_seen(sandbox) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import make_client, onboard
+from tests.helpers import business_with_parties, held, make_client
 from tests.helpers.operators import invoice, run
 from thredfi_provider.client.errors import ThredfiError
 from thredfi_provider.operators._sync.lookups import BusinessLookups
@@ -28,13 +28,8 @@ INVOICE_ITSELF = re.compile(r"/invoices/(?!payments/)[^/]+/$")  # GET (or PUT) o
 @pytest.fixture
 def box(thredfi_strict_sandbox, fast_conn):
     """A strict sandbox with a business, a customer and a vendor; the operators point at it."""
-    sandbox = thredfi_strict_sandbox
-    fast_conn(sandbox)
-    client = make_client(sandbox)
-    business_id = onboard(client, "acme")
-    client.create(business_id, "customers", {"external_id": "cust-1", "company_name": "Customer 1"})
-    client.create(business_id, "vendors", {"external_id": "vend-1", "company_name": "Vendor 1"})
-    return sandbox, business_id
+    fast_conn(thredfi_strict_sandbox)
+    return thredfi_strict_sandbox, business_with_parties(thredfi_strict_sandbox, vendors=1)
 
 
 def aim_faults(
@@ -61,11 +56,6 @@ def aim_faults(
     sandbox.app.state.faults.draw = draw
     sandbox.set_faults(drop_after_commit_rate=1.0)  # switches the injector on; ``draw`` aims it
     return seen
-
-
-def held(sandbox, kind: str, business_id: str, external_id: str) -> dict[str, Any]:
-    [found] = [r for r in sandbox.records(kind, business_id) if r["external_id"] == external_id]
-    return found
 
 
 def postings(sandbox, business_id: str, document_id: str) -> int:

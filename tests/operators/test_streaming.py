@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import make_client, onboard
+from tests.helpers import business_with_parties, make_client
 from tests.helpers.operators import invoice, run
 from thredfi_provider.operators._sync import batch_summary as summary_module
 from thredfi_provider.operators.invoices import ThredfiSyncInvoicesOperator
@@ -26,10 +26,7 @@ from thredfi_provider.operators.summary import iter_outcomes, read_ids
 @pytest.fixture
 def box(thredfi_sandbox, fast_conn):
     fast_conn(thredfi_sandbox)
-    client = make_client(thredfi_sandbox)
-    business_id = onboard(client, "acme")
-    client.create(business_id, "customers", {"external_id": "cust-1", "company_name": "Customer 1"})
-    return thredfi_sandbox, business_id
+    return thredfi_sandbox, business_with_parties(thredfi_sandbox)
 
 
 def creates(sandbox) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from tests.helpers import make_client, onboard
+from tests.helpers import business_with_parties, held
 from tests.helpers.operators import invoice, run
 from thredfi_provider.operators.bills import ThredfiSyncBillPaymentsOperator, ThredfiSyncBillsOperator
 from thredfi_provider.operators.businesses import ThredfiSyncBusinessesOperator
@@ -25,12 +25,7 @@ def box(request, thredfi_sandbox_factory, fast_conn):
     """A sandbox (default or strict) with a business, two customers and a vendor."""
     sandbox = thredfi_sandbox_factory(strict=request.param == "strict")
     fast_conn(sandbox)
-    client = make_client(sandbox)
-    business_id = onboard(client, "acme")
-    for n in (1, 2):
-        client.create(business_id, "customers", {"external_id": f"cust-{n}", "company_name": f"Customer {n}"})
-    client.create(business_id, "vendors", {"external_id": "vend-1", "company_name": "Vendor 1"})
-    return sandbox, business_id
+    return sandbox, business_with_parties(sandbox, customers=2, vendors=1)
 
 
 def sync_invoices(business_id, records, **kwargs):
@@ -41,8 +36,7 @@ def sync_invoices(business_id, records, **kwargs):
 
 
 def held_invoice(sandbox, business_id, external_id):
-    [found] = [r for r in sandbox.records("invoices", business_id) if r["external_id"] == external_id]
-    return found
+    return held(sandbox, "invoices", business_id, external_id)
 
 
 def test_an_edit_is_applied_on_the_next_run_and_a_rerun_changes_nothing(box):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import make_client, onboard
+from tests.helpers import business_with_parties, held, make_client
 from tests.helpers.operators import invoice, run
 from thredfi_provider.client.errors import ThredfiConflictError
 from thredfi_provider.client.resources import INVOICE
@@ -22,17 +22,8 @@ from thredfi_provider.operators.payments import ThredfiSyncPaymentsOperator
 @pytest.fixture
 def box(thredfi_strict_sandbox, fast_conn):
     """A strict sandbox with a business and a customer; the operators point at it."""
-    sandbox = thredfi_strict_sandbox
-    fast_conn(sandbox)
-    client = make_client(sandbox)
-    business_id = onboard(client, "acme")
-    client.create(business_id, "customers", {"external_id": "cust-1", "company_name": "Customer 1"})
-    return sandbox, business_id
-
-
-def held(sandbox, kind: str, business_id: str, external_id: str) -> dict[str, Any]:
-    [found] = [r for r in sandbox.records(kind, business_id) if r["external_id"] == external_id]
-    return found
+    fast_conn(thredfi_strict_sandbox)
+    return thredfi_strict_sandbox, business_with_parties(thredfi_strict_sandbox)
 
 
 def test_voiding_a_paid_invoice_raises_the_conflict_after_reading_it_back(box):
